@@ -1,0 +1,1 @@
+"""Alert lifecycle, notification outbox and delivery transports."""

@@ -1,0 +1,1 @@
+"""ClusterWatch monitoring core: configuration, storage, ingestion, scheduling, pipeline."""

@@ -1,0 +1,124 @@
+"""The domain's closed vocabularies: levels, dimensions, colours, stages, statuses."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Level(StrEnum):
+    GOVERNMENT = "government"
+    INDUSTRY = "industry"
+    ENTERPRISE = "enterprise"
+
+
+class Dimension(StrEnum):
+    POLITICAL = "political"
+    ECONOMIC = "economic"
+    TRADE = "trade"
+    ENVIRONMENTAL = "environmental"
+    TECHNOLOGY = "technology"
+
+
+class Frequency(StrEnum):
+    MONTHLY = "M"
+    QUARTERLY = "Q"
+    ANNUAL = "A"
+
+
+class Direction(StrEnum):
+    """Which way an indicator's value gets riskier."""
+
+    UP = "up"
+    DOWN = "down"
+    BOTH = "both"
+
+
+class Transform(StrEnum):
+    """What the threshold model looks at: the level or a change of it (in %)."""
+
+    LEVEL = "level"
+    YOY = "yoy"
+    POP = "pop"
+
+
+class Severity(StrEnum):
+    """The Chinese four-colour warning scale, mildest first."""
+
+    BLUE = "blue"
+    YELLOW = "yellow"
+    ORANGE = "orange"
+    RED = "red"
+
+    @property
+    def rank(self) -> int:
+        return SEVERITY_ORDER.index(self) + 1
+
+
+SEVERITY_ORDER: tuple[Severity, ...] = (
+    Severity.BLUE,
+    Severity.YELLOW,
+    Severity.ORANGE,
+    Severity.RED,
+)
+
+
+class AlertStatus(StrEnum):
+    FIRING = "firing"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+
+
+OPEN_STATUSES: tuple[AlertStatus, ...] = (AlertStatus.FIRING, AlertStatus.ACKNOWLEDGED)
+
+
+class Stage(StrEnum):
+    """Where an entity stands in a shock cycle (the paper's adaptive cycle)."""
+
+    PREPARATION = "preparation"
+    ABSORPTION = "absorption"
+    ADAPTATION = "adaptation"
+    RECOVERY = "recovery"
+
+
+class Role(StrEnum):
+    VIEWER = "viewer"
+    OPERATOR = "operator"
+    ADMIN = "admin"
+
+    def at_least(self, other: Role) -> bool:
+        return ROLE_ORDER.index(self) >= ROLE_ORDER.index(other)
+
+
+ROLE_ORDER: tuple[Role, ...] = (Role.VIEWER, Role.OPERATOR, Role.ADMIN)
+
+
+class ModelKind(StrEnum):
+    THRESHOLD = "threshold"
+    ROBUST_Z = "robust_z"
+
+
+class EventKind(StrEnum):
+    OPENED = "opened"
+    ESCALATED = "escalated"
+    DEESCALATED = "deescalated"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+    NOTE = "note"
+
+
+class RunStatus(StrEnum):
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    DEAD = "dead"
+
+
+class ChannelKind(StrEnum):
+    EMAIL = "email"
+    WEBHOOK = "webhook"
