@@ -21,7 +21,9 @@ def acknowledge(
 ) -> AlertEvent:
     """Mark a firing alert as seen by ``actor``, with an optional response note."""
     if alert.status != AlertStatus.FIRING:
-        raise AlertError(f"alert {alert.id} is {alert.status}; only a firing alert can be acknowledged")
+        raise AlertError(
+            f"alert {alert.id} is {alert.status}; only a firing alert can be acknowledged"
+        )
     now = now or utc_now()
     event = AlertEvent(
         alert=alert,

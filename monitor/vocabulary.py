@@ -122,3 +122,8 @@ class DeliveryStatus(StrEnum):
 class ChannelKind(StrEnum):
     EMAIL = "email"
     WEBHOOK = "webhook"
+
+
+class SourceKind(StrEnum):
+    CSV = "csv"
+    DEMO = "demo"

@@ -1,0 +1,397 @@
+"""The ``clusterwatch`` command line."""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import click
+from sqlalchemy import select
+
+from monitor.config import Settings
+from monitor.db import Database, database_for
+from monitor.errors import ClusterWatchError
+
+logger = logging.getLogger("clusterwatch")
+
+
+class Context:
+    """What every command needs: the settings and the database, opened on first use."""
+
+    def __init__(self) -> None:
+        self._settings: Settings | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = Settings.from_env()
+        return self._settings
+
+    @property
+    def database(self) -> Database:
+        return database_for(self.settings.database_url)
+
+
+pass_context = click.make_pass_decorator(Context, ensure=True)
+
+
+def _echo_json(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="Log progress to stderr.")
+@click.pass_context
+def main(ctx: click.Context, verbose: bool) -> None:
+    """ClusterWatch: early warning for advanced-manufacturing cluster resilience."""
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    ctx.ensure_object(Context)
+
+
+def _fail_on_domain_errors(func: Any) -> Any:
+    """Turn expected errors into a clear message and exit code 1, not a traceback."""
+    import functools
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except ClusterWatchError as exc:
+            raise click.ClickException(str(exc)) from exc
+
+    return wrapper
+
+
+@main.command()
+@pass_context
+@_fail_on_domain_errors
+def init(context: Context) -> None:
+    """Create the database or upgrade it to the newest schema."""
+    from monitor.migrate import upgrade
+
+    upgrade(context.database)
+    click.echo(f"database ready: {context.database.engine.url.render_as_string()}")
+
+
+@main.command()
+@click.option("--no-backfill", is_flag=True, help="Load the data but do not score it.")
+@pass_context
+@_fail_on_domain_errors
+def demo(context: Context, no_backfill: bool) -> None:
+    """Load the demo data set (once) and backfill scores, alerts and stages over it."""
+    from monitor.bootstrap import load_demo_and_backfill
+    from monitor.migrate import upgrade
+
+    upgrade(context.database)
+    summary = load_demo_and_backfill(context.database, backfill=not no_backfill)
+    click.echo(summary)
+
+
+@main.group()
+def catalog() -> None:
+    """Entities, indicators and thresholds as data."""
+
+
+@catalog.command("load")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@pass_context
+@_fail_on_domain_errors
+def catalog_load(context: Context, file: Path) -> None:
+    """Load or update the catalog from a YAML or CSV FILE."""
+    from monitor.catalog import load_catalog
+
+    with context.database.session() as session:
+        report = load_catalog(session, file)
+    click.echo(str(report))
+
+
+@main.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--source", "source_name", required=True, help="Name of the source it comes from.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--no-score", is_flag=True, help="Store the data without scoring it.")
+@pass_context
+@_fail_on_domain_errors
+def ingest(context: Context, file: Path, source_name: str, as_json: bool, no_score: bool) -> None:
+    """Ingest a CSV FILE (long or wide form), then score what changed."""
+    from monitor.ingest import ingest_file
+    from monitor.pipeline import score_indicators
+
+    report = ingest_file(context.database, file, source_name=source_name)
+    scored = None
+    if report.changed and not no_score:
+        scored = score_indicators(context.database, changed=report.changed)
+    if as_json:
+        data = report.as_dict()
+        if scored is not None:
+            data["scoring"] = scored.as_dict()
+        _echo_json(data)
+        return
+    click.echo(
+        f"read {report.read}, accepted {report.accepted}, rejected {report.rejected} "
+        f"(inserted {report.inserted}, updated {report.updated}, unchanged {report.unchanged})"
+    )
+    for row in report.rejected_rows[:20]:
+        click.echo(f"  line {row['row']}: {row['reason']}")
+    if report.rejected > 20:
+        click.echo(f"  ... and {report.rejected - 20} more (see the job run {report.job_run_id})")
+    if scored is not None:
+        click.echo(f"scored: {scored.as_dict()}")
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True)
+@pass_context
+@_fail_on_domain_errors
+def score(context: Context, as_json: bool) -> None:
+    """Score every indicator now (new periods only; nothing is scored twice)."""
+    from monitor.pipeline import score_indicators
+
+    report = score_indicators(context.database)
+    if as_json:
+        _echo_json(report.as_dict())
+    else:
+        click.echo(report.as_dict())
+
+
+@main.command()
+@pass_context
+@_fail_on_domain_errors
+def deliver(context: Context) -> None:
+    """Send the notifications that are due now."""
+    from monitor.jobs import deliver_now
+
+    click.echo(str(deliver_now(context.settings, context.database)))
+
+
+@main.command()
+@click.option("--status", type=click.Choice(["open", "firing", "acknowledged", "resolved"]))
+@click.option("--level", type=click.Choice(["government", "industry", "enterprise"]))
+@click.option(
+    "--dimension",
+    type=click.Choice(["political", "economic", "trade", "environmental", "technology"]),
+)
+@click.option("--severity", type=click.Choice(["blue", "yellow", "orange", "red"]))
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+@pass_context
+@_fail_on_domain_errors
+def alerts(
+    context: Context,
+    status: str | None,
+    level: str | None,
+    dimension: str | None,
+    severity: str | None,
+    as_json: bool,
+) -> None:
+    """List alerts, newest first."""
+    from monitor.queries import MAX_PER_PAGE, AlertFilters, alert_as_dict, list_alerts
+
+    rows: list[dict[str, Any]] = []
+    page = 1
+    with context.database.session() as session:
+        while True:
+            filters = AlertFilters(
+                level=level,
+                dimension=dimension,
+                severity=severity,
+                status=status,
+                page=page,
+                per_page=MAX_PER_PAGE,
+            )
+            result = list_alerts(session, filters)
+            rows.extend(alert_as_dict(alert) for alert in result.items)
+            if page * MAX_PER_PAGE >= result.total:
+                break
+            page += 1
+    if as_json:
+        _echo_json(rows)
+        return
+    for row in rows:
+        click.echo(
+            f"{row['id']:>7} {row['severity']:<7} {row['status']:<13} {row['period']} "
+            f"{row['entity']['code']:<10} {row['indicator']['code']:<22} {row['model']}"
+        )
+    click.echo(f"{len(rows)} alerts")
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True)
+@pass_context
+@_fail_on_domain_errors
+def stages(context: Context, as_json: bool) -> None:
+    """Each government- and industry-level entity's current stage and since when."""
+    from monitor.queries import current_stages
+
+    with context.database.session() as session:
+        rows = current_stages(session)
+    if as_json:
+        _echo_json(rows)
+        return
+    for row in rows:
+        click.echo(f"{row['entity']['code']:<12} {row['stage']:<12} since {row['since']}")
+
+
+@main.command()
+@click.option("--indicator", required=True, help="Indicator code.")
+@click.option("--entity", required=True, help="Entity code.")
+@click.option("--json", "as_json", is_flag=True)
+@pass_context
+@_fail_on_domain_errors
+def series(context: Context, indicator: str, entity: str, as_json: bool) -> None:
+    """The stored values of one indicator for one entity."""
+    from monitor.queries import series as read_series
+
+    with context.database.session() as session:
+        rows = read_series(session, indicator, entity)
+    if as_json:
+        _echo_json(rows)
+        return
+    for row in rows:
+        click.echo(f"{row['period']}  {row['value']}")
+
+
+@main.group()
+def user() -> None:
+    """Console users."""
+
+
+@user.command("create")
+@click.argument("name")
+@click.option("--role", type=click.Choice(["viewer", "operator", "admin"]), default="viewer")
+@click.option("--password", help="Leave out to have a strong one generated and printed.")
+@pass_context
+@_fail_on_domain_errors
+def user_create(context: Context, name: str, role: str, password: str | None) -> None:
+    """Create user NAME with ROLE."""
+    from monitor.users import create_user
+
+    with context.database.session() as session:
+        _user, clear = create_user(session, name, password, role)
+    click.echo(f"created {role} {name}" + ("" if password else f" with password {clear}"))
+
+
+@user.command("password")
+@click.argument("name")
+@click.option("--password", help="Leave out to have a strong one generated and printed.")
+@pass_context
+@_fail_on_domain_errors
+def user_password(context: Context, name: str, password: str | None) -> None:
+    """Set a new password for user NAME."""
+    from monitor.users import set_password
+
+    with context.database.session() as session:
+        clear = set_password(session, name, password)
+    click.echo(f"password of {name} changed" + ("" if password else f" to {clear}"))
+
+
+@main.group()
+def source() -> None:
+    """Data sources and their schedules."""
+
+
+@source.command("add")
+@click.argument("name")
+@click.option("--kind", type=click.Choice(["csv", "demo"]), default="csv")
+@click.option("--location", default="", help="The file a csv source reads.")
+@click.option("--cron", help='A crontab schedule in Asia/Shanghai time, e.g. "0 6 * * *".')
+@pass_context
+@_fail_on_domain_errors
+def source_add(context: Context, name: str, kind: str, location: str, cron: str | None) -> None:
+    """Add a source (the scheduler picks up its schedule at its next start)."""
+    from monitor.sources import add_source
+
+    with context.database.session() as session:
+        added = add_source(session, name=name, kind=kind, location=location, cron=cron)
+    click.echo(f"source {added.name} added (id {added.id})")
+
+
+@source.command("list")
+@pass_context
+def source_list(context: Context) -> None:
+    """The sources and their schedules."""
+    from monitor.records import Source
+
+    with context.database.session() as session:
+        for row in session.scalars(select(Source).order_by(Source.id)):
+            state = "enabled" if row.enabled else "disabled"
+            click.echo(f"{row.id:>3} {row.name:<20} {row.kind:<5} {row.cron or '-':<16} {state}")
+
+
+@source.command("run")
+@click.argument("name")
+@pass_context
+@_fail_on_domain_errors
+def source_run(context: Context, name: str) -> None:
+    """Pull source NAME now and score what changed."""
+    from monitor.jobs import pull_and_score
+    from monitor.sources import get_source
+
+    with context.database.session() as session:
+        source_id = get_source(session, name).id
+    ingest_report, score_report = pull_and_score(context.database, source_id)
+    click.echo(f"ingest: {ingest_report.as_dict() if ingest_report else 'nothing new'}")
+    click.echo(f"score: {score_report.as_dict() if score_report else 'nothing to score'}")
+
+
+@main.command()
+@click.option("--port", type=int, help="Overrides CLUSTERWATCH_PORT.")
+@pass_context
+@_fail_on_domain_errors
+def run(context: Context, port: int | None) -> None:
+    """Everything in one process: database, demo data on first start, scheduler, console."""
+    from monitor.bootstrap import prepare_embedded
+    from monitor.scheduler import start_scheduler
+
+    settings = context.settings
+    summary = prepare_embedded(settings, context.database)
+    click.echo(summary)
+    scheduler = start_scheduler(settings, context.database)
+    try:
+        _serve(settings, port)
+    finally:
+        scheduler.shutdown(wait=False)
+
+
+@main.command()
+@click.option("--port", type=int, help="Overrides CLUSTERWATCH_PORT.")
+@pass_context
+def web(context: Context, port: int | None) -> None:
+    """The console alone (no scheduler), as deployed behind a reverse proxy."""
+    _serve(context.settings, port)
+
+
+@main.command()
+@pass_context
+def scheduler(context: Context) -> None:
+    """The scheduler alone: source schedules and notification delivery (one replica)."""
+    from monitor.migrate import upgrade
+    from monitor.scheduler import start_scheduler
+
+    upgrade(context.database)
+    running = start_scheduler(context.settings, context.database)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    click.echo("scheduler running; Ctrl+C stops it")
+    stop.wait()
+    running.shutdown()
+
+
+def _serve(settings: Settings, port: int | None) -> None:
+    from waitress import serve
+
+    from web import create_app
+
+    app = create_app()
+    chosen = port or settings.port
+    click.echo(f"ClusterWatch console: http://{settings.host}:{chosen}/")
+    sys.stdout.flush()
+    serve(app, host=settings.host, port=chosen, threads=8, ident="clusterwatch")

@@ -1,0 +1,87 @@
+"""Run the models of one indicator over its panel and decide the colours.
+
+This is the seam between the database world (indicators, threshold rows) and the pure
+models: it builds the detector, orients the score and cuts it into the four colours.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+
+from alerts.lifecycle import Decisions
+from models.levels import crossed_cutoff, to_levels
+from models.registry import build_detector
+from monitor.records import Indicator, Threshold
+from monitor.vocabulary import Direction, ModelKind
+
+MODELS: tuple[ModelKind, ...] = (ModelKind.THRESHOLD, ModelKind.ROBUST_Z)
+
+
+def detector_params(indicator: Indicator, model: str) -> dict[str, object]:
+    """The parameters a model runs with for ``indicator``."""
+    return {"transform": indicator.transform, "frequency": indicator.frequency}
+
+
+def model_scores(panel: pd.DataFrame, indicator: Indicator, model: str) -> pd.DataFrame:
+    """The model's score, oriented so the threshold's direction applies.
+
+    The robust z-score is turned so that positive means "riskier in the indicator's
+    direction" (a fall for a lower-is-riskier indicator) and is absolute for ``both``.
+    """
+    detector = build_detector(model, detector_params(indicator, model))
+    scores = detector.fit(panel).score(panel)
+    if model == ModelKind.ROBUST_Z:
+        if indicator.direction == Direction.DOWN:
+            scores = -scores
+        elif indicator.direction == Direction.BOTH:
+            scores = scores.abs()
+    return scores
+
+
+def effective_direction(indicator: Indicator, threshold: Threshold) -> str:
+    return threshold.direction or indicator.direction
+
+
+def decide(
+    panel: pd.DataFrame, indicator: Indicator, model: str, threshold: Threshold
+) -> Decisions:
+    """Scores, colour codes and crossed cut-offs of every series of one indicator."""
+    scores = model_scores(panel, indicator, model)
+    direction = effective_direction(indicator, threshold)
+    codes = to_levels(
+        scores,
+        threshold.cutoffs(),
+        direction,
+        clear=threshold.clear,
+        min_periods=threshold.min_periods,
+    )
+    crossed = crossed_cutoff(codes, threshold.cutoffs(), direction)
+    return Decisions(
+        periods=pd.DatetimeIndex(panel.index),
+        entity_ids=np.asarray(panel.columns, dtype=np.int64),
+        scores=scores.to_numpy(dtype="float64"),
+        codes=codes.to_numpy(dtype="int8"),
+        crossed=crossed.to_numpy(dtype="float64"),
+    )
+
+
+def pick_threshold(
+    thresholds: Iterable[Threshold], indicator: Indicator, model: str
+) -> Threshold | None:
+    """The indicator's own threshold row if it has one, else its level x dimension row."""
+    general = None
+    for row in thresholds:
+        if row.model != model:
+            continue
+        if row.indicator_id == indicator.id:
+            return row
+        if (
+            row.indicator_id is None
+            and row.level == indicator.level
+            and row.dimension == indicator.dimension
+        ):
+            general = row
+    return general
