@@ -7,7 +7,8 @@ alert rows and events, one fingerprint (entity, indicator, model) at a time:
 * normal → colour opens an alert (``opened``);
 * colour → another colour is an ``escalated`` / ``deescalated`` event on the same alert;
 * colour → normal resolves it (``resolved``, actor ``None`` = the series recovered);
-* every period an open alert still fires updates its ``last_period`` and ``value``.
+* every period an open alert still fires updates its ``last_period`` and ``value``;
+* a period without a score (not reported yet) changes nothing.
 
 An alert staff resolved by hand while its series still breached is not re-opened until
 the series has been normal at least once: closing it was a decision, not an accident.
@@ -98,11 +99,16 @@ def advance_alerts(
     }
 
     for t in range(start, n_periods):
-        row = codes[t]
+        # A missing score (the series has not reported this period yet) says nothing:
+        # the series keeps its state instead of resolving or opening anything.
+        known = ~np.isnan(decisions.scores[t])
+        row = np.where(known, codes[t], -1)
         period = period_dates[t]
         notify = notify_from is not None and period >= notify_from
         for col, alert in list(open_alerts.items()):
             code = int(row[col])
+            if code < 0:
+                continue
             if code == 0:
                 _record(session, counts, alert, EventKind.RESOLVED, period, None, None, now)
                 alert.status = AlertStatus.RESOLVED

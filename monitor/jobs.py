@@ -11,16 +11,18 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from alerts.dispatch import DeliveryReport, deliver_due
 from monitor.config import Settings
 from monitor.db import Database, database_for
-from monitor.demo.feed import pull_next_period
 from monitor.errors import IngestError
-from monitor.ingest import IngestReport, ingest_file
 from monitor.pipeline import ScoreReport, score_indicators
 from monitor.records import Source
 from monitor.vocabulary import SourceKind
+
+if TYPE_CHECKING:
+    from monitor.ingest import IngestReport
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +53,9 @@ def pull_and_score(
     database: Database, source_id: int, *, now: datetime | None = None
 ) -> tuple[IngestReport | None, ScoreReport | None]:
     """Pull one source; when it changed observations, score the indicators it touched."""
+    from monitor.demo.feed import pull_next_period  # the demo generator is heavy to import
+    from monitor.ingest import ingest_file
+
     with database.session() as session:
         source = session.get_one(Source, source_id)
         kind, location, name = source.kind, source.location, source.name

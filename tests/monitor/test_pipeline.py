@@ -133,7 +133,7 @@ def catalogue(any_database: Database) -> Database:
         session.flush()
         series = {
             ("IVA", "SD"): _level_series(shock_at=14, depth=0.25),
-            ("OUT", "C1"): _level_series(shock_at=30, depth=0.30, recover=False),
+            ("OUT", "C1"): _level_series(shock_at=48, depth=0.30, recover=False),
             ("REV", "F0"): _level_series(shock_at=40, depth=0.40),
             ("REV", "F1"): _level_series(shock_at=None, depth=0),
             ("REV", "F2"): _level_series(shock_at=None, depth=0),
@@ -247,7 +247,13 @@ def test_new_month_advances_open_alerts_and_notifies_once(catalogue: Database) -
         refreshed = session.get_one(Alert, cluster_alert.id)
         assert refreshed.status == "resolved"
         assert refreshed.resolved_period == date(2024, 1, 1)
-    assert _count(catalogue, Notification) == notifications_before + 2  # email + webhook
+    with catalogue.session() as session:
+        notified = session.scalars(
+            select(AlertEvent.kind).join(Notification).where(AlertEvent.period == date(2024, 1, 1))
+        ).all()
+    assert len(notified) == 2 * report.alerts.resolved  # email + webhook for each
+    assert _count(catalogue, Notification) == notifications_before + len(notified)
+    assert set(notified) == {"resolved"}
 
 
 def test_staff_resolution_is_not_reopened_during_the_same_breach(catalogue: Database) -> None:

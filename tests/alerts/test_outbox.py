@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from sqlalchemy import func, select
+
+from alerts.outbox import NOTIFYING_EVENTS, enqueue, idempotency_key
+from alerts.workflow import acknowledge, resolve
+from monitor.records import AlertEvent, Channel, Notification
+
+
+def _channels(session, **fields) -> list[Channel]:
+    channels = [
+        Channel(kind="email", target="all@example.cn", name="all"),
+        Channel(kind="webhook", target="http://h.example/red", name="red", min_severity="red"),
+        Channel(kind="email", target="gov@example.cn", name="gov", levels=["government"]),
+        Channel(kind="email", target="tech@example.cn", name="tech", dimensions=["technology"]),
+        Channel(kind="email", target="off@example.cn", name="off", enabled=False),
+    ]
+    session.add_all(channels)
+    session.flush()
+    return channels
+
+
+def test_enqueue_writes_one_pending_row_per_accepting_channel(database, seed_alert):
+    with database.session() as session:
+        channels = _channels(session)
+        alert, event = seed_alert(session, severity="orange", level="government")
+        created = enqueue(session, alert, event, channels)
+
+        assert sorted(n.channel.name for n in created) == ["all", "gov"]
+        for notification in created:
+            assert notification.status == "pending"
+            assert notification.attempts == 0
+            assert notification.next_attempt_at == event.at
+            assert notification.idempotency_key == idempotency_key(
+                event.id, notification.channel.id
+            )
+
+
+def test_enqueue_does_not_commit(database, seed_alert):
+    session = database.sessions()
+    try:
+        channels = _channels(session)
+        alert, event = seed_alert(session)
+        enqueue(session, alert, event, channels)
+        session.rollback()
+        assert session.scalar(select(func.count()).select_from(Notification)) == 0
+    finally:
+        session.close()
+
+
+def test_enqueue_creates_nothing_twice_for_the_same_event_and_channel(database, seed_alert):
+    with database.session() as session:
+        channels = _channels(session)
+        alert, event = seed_alert(session)
+        first = enqueue(session, alert, event, channels)
+    with database.session() as session:
+        alert, event = session.get(type(alert), alert.id), session.get(AlertEvent, event.id)
+        second = enqueue(session, alert, event, session.scalars(select(Channel)).all())
+        total = session.scalar(select(func.count()).select_from(Notification))
+
+    assert len(first) == 3  # all, red, gov
+    assert second == []
+    assert total == 3
+
+
+def test_enqueue_flushes_an_unsaved_event_to_key_the_rows(database, seed_alert, now):
+    with database.session() as session:
+        channels = _channels(session)
+        alert, _opened = seed_alert(session)
+        escalated = AlertEvent(
+            alert=alert, kind="escalated", at=now, period=date(2024, 6, 1), to_severity="red"
+        )
+        session.add(escalated)
+        created = enqueue(session, alert, escalated, channels)
+
+        assert escalated.id is not None
+        assert {n.event_id for n in created} == {escalated.id}
+
+
+def test_only_opened_escalated_and_resolved_events_notify(database, seed_alert, now):
+    assert NOTIFYING_EVENTS == {"opened", "escalated", "resolved"}
+    with database.session() as session:
+        channels = _channels(session)
+        alert, _opened = seed_alert(session)
+        acknowledged = acknowledge(session, alert, actor="analyst", now=now)
+        note = AlertEvent(alert=alert, kind="note", at=now, note="called the city office")
+        session.add(note)
+        resolved = resolve(session, alert, actor="analyst", now=now)
+
+        assert enqueue(session, alert, acknowledged, channels) == []
+        assert enqueue(session, alert, note, channels) == []
+        assert len(enqueue(session, alert, resolved, channels)) == 3
+
+
+def test_idempotency_key_is_stable_hex_and_distinct_per_pair():
+    key = idempotency_key(7, 3)
+
+    assert re.fullmatch(r"[0-9a-f]{64}", key)
+    assert key == idempotency_key(7, 3)
+    assert len({key, idempotency_key(3, 7), idempotency_key(7, 4)}) == 3
