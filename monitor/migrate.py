@@ -26,11 +26,11 @@ def upgrade(database: Database) -> None:
     config = alembic_config(database)
     with database.engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        command.upgrade(config, "heads")
 
 
 def is_current(database: Database) -> bool:
     """Whether the database is at the newest revision."""
-    head = ScriptDirectory.from_config(alembic_config(database)).get_current_head()
+    heads = set(ScriptDirectory.from_config(alembic_config(database)).get_heads())
     with database.engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision() == head
+        return set(MigrationContext.configure(connection).get_current_heads()) == heads

@@ -42,6 +42,14 @@ def model_scores(panel: pd.DataFrame, indicator: Indicator, model: str) -> pd.Da
 
 
 def effective_direction(indicator: Indicator, threshold: Threshold) -> str:
+    """The direction the cut-offs apply in.
+
+    A robust z-score is already oriented towards risk (see ``model_scores``), so its
+    cut-offs always apply upwards; a threshold row follows its own direction if set,
+    else the indicator's.
+    """
+    if threshold.model == ModelKind.ROBUST_Z:
+        return Direction.UP
     return threshold.direction or indicator.direction
 
 

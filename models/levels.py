@@ -1,0 +1,169 @@
+"""The decision layer: cut scores into the four warning colours.
+
+Codes are small integers, one per period and entity: 0 normal, 1 blue (IV),
+2 yellow (III), 3 orange (II), 4 red (I, most severe).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from models.checks import require_choice, require_int, require_real
+from models.errors import InvalidInput, InvalidParameter
+from models.panel import as_panel, check_index
+
+#: Names of the codes 0..4, mildest first.
+SEVERITY_NAMES: tuple[str, ...] = ("normal", "blue", "yellow", "orange", "red")
+#: Which way a score gets riskier (the same strings as ``Direction``).
+DIRECTIONS: tuple[str, ...] = ("up", "down", "both")
+
+
+def to_levels(
+    scores: pd.DataFrame,
+    cutoffs: Sequence[float],
+    direction: str,
+    *,
+    clear: float | None = None,
+    min_periods: int = 1,
+) -> pd.DataFrame:
+    """Colour codes (int8, 0..4) of a score panel, with persistence and hysteresis.
+
+    Parameters
+    ----------
+    scores : DataFrame
+        Periods x entities scores, e.g. a detector's output.
+    cutoffs : sequence of 4 floats
+        The blue, yellow, orange and red cut-offs. ``up``: ascending, a score at or
+        above a cut-off reaches it; ``down``: descending, at or below; ``both``:
+        positive and ascending, compared with ``|score|``.
+    direction : {"up", "down", "both"}
+        Which way the score gets riskier.
+    clear : float, optional
+        The clearing level: once a series is coloured it stays at least blue until the
+        score gets back past ``clear`` (``up``: below it, ``down``: above it, ``both``:
+        ``|score|`` below it). It must lie on the normal side of the blue cut-off;
+        ``None`` means the blue cut-off itself (no hysteresis).
+    min_periods : int
+        A series is coloured only after breaching the blue cut-off for this many
+        consecutive periods; from then on its code is the colour it reaches.
+
+    Returns
+    -------
+    DataFrame of int8 codes, same shape as ``scores``.
+
+    Notes
+    -----
+    A missing score (NaN) is "no information": the period repeats the previous code
+    (0 if nothing was on), and the run of breaches counted for ``min_periods`` neither
+    grows nor breaks, so a gap in the data neither raises nor clears a warning. The
+    code at ``t`` depends on scores up to ``t`` only.
+    """
+    blue, yellow, orange, red = _check_cutoffs(cutoffs, direction)
+    clearing = blue if clear is None else _check_clear(clear, blue, direction)
+    persistence = require_int("min_periods", min_periods, minimum=1)
+    panel = as_panel(scores, name="scores")
+    values = panel.to_numpy()
+    missing = np.isnan(values)
+    # NaN compares False everywhere: a missing score reaches no cut-off.
+    if direction == "up":
+        raw = _count_reached(values, (blue, yellow, orange, red), np.greater_equal)
+        held = values >= clearing
+    elif direction == "down":
+        raw = _count_reached(values, (blue, yellow, orange, red), np.less_equal)
+        held = values <= clearing
+    else:
+        magnitude = np.abs(values)
+        raw = _count_reached(magnitude, (blue, yellow, orange, red), np.greater_equal)
+        held = magnitude >= clearing
+    codes = _apply_persistence(raw, held, missing, persistence)
+    return pd.DataFrame(codes, index=panel.index, columns=panel.columns)
+
+
+def crossed_cutoff(codes: pd.DataFrame, cutoffs: Sequence[float], direction: str) -> pd.DataFrame:
+    """The cut-off each code stands for (blue's for 1 .. red's for 4), NaN where 0.
+
+    This is the ``threshold`` an alert reports; for ``both`` it is the positive
+    cut-off that ``|score|`` reached. A code held at blue by hysteresis reports the blue
+    cut-off.
+    """
+    checked = _check_cutoffs(cutoffs, direction)
+    frame = check_index(codes, name="codes")
+    try:
+        values = frame.to_numpy(dtype=np.float64, na_value=np.nan)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput("codes must be whole numbers from 0 to 4") from exc
+    if not np.isin(values, (0, 1, 2, 3, 4)).all():
+        raise InvalidInput("codes must be whole numbers from 0 to 4")
+    lookup = np.array((np.nan, *checked))
+    return pd.DataFrame(lookup[values.astype(np.intp)], index=frame.index, columns=frame.columns)
+
+
+def _check_cutoffs(cutoffs: Sequence[float], direction: str) -> tuple[float, ...]:
+    require_choice("direction", direction, DIRECTIONS)
+    if isinstance(cutoffs, str | bytes) or len(cutoffs) != 4:
+        raise InvalidParameter("cutoffs must be four numbers: blue, yellow, orange, red")
+    checked = tuple(
+        require_real(f"cutoff {name}", value)
+        for name, value in zip(SEVERITY_NAMES[1:], cutoffs, strict=True)
+    )
+    steps = np.diff(checked)
+    if direction == "down":
+        if not (steps < 0).all():
+            raise InvalidParameter(
+                f"for direction 'down' the cut-offs must fall from blue to red, got {checked}"
+            )
+    elif not (steps > 0).all():
+        raise InvalidParameter(
+            f"for direction {direction!r} the cut-offs must rise from blue to red, got {checked}"
+        )
+    if direction == "both" and checked[0] <= 0:
+        raise InvalidParameter(
+            f"for direction 'both' the cut-offs apply to |score| and must be positive, "
+            f"got {checked}"
+        )
+    return checked
+
+
+def _check_clear(clear: float, blue: float, direction: str) -> float:
+    value = require_real("clear", clear)
+    if direction == "up" and value > blue:
+        raise InvalidParameter(f"clear ({value}) must not exceed the blue cut-off ({blue})")
+    if direction == "down" and value < blue:
+        raise InvalidParameter(f"clear ({value}) must not be below the blue cut-off ({blue})")
+    if direction == "both" and not 0 <= value <= blue:
+        raise InvalidParameter(f"clear ({value}) must lie between 0 and the blue cut-off ({blue})")
+    return value
+
+
+def _count_reached(values: np.ndarray, cutoffs: tuple[float, ...], reached: np.ufunc) -> np.ndarray:
+    """How many of the (monotonic) cut-offs each value reaches: the raw code 0..4."""
+    raw = np.zeros(values.shape, dtype=np.int8)
+    for cutoff in cutoffs:
+        raw += reached(values, cutoff)
+    return raw
+
+
+def _apply_persistence(
+    raw: np.ndarray, held: np.ndarray, missing: np.ndarray, min_periods: int
+) -> np.ndarray:
+    """Walk the periods with whole rows: the breach runs, the hysteresis, the gaps."""
+    codes = np.zeros(raw.shape, dtype=np.int8)
+    if raw.size == 0:
+        return codes
+    run = np.zeros(raw.shape[1], dtype=np.int64)  # consecutive breaching periods so far
+    previous = np.zeros(raw.shape[1], dtype=np.int8)
+    for t in range(raw.shape[0]):
+        breach = raw[t] >= 1
+        seen = ~missing[t]
+        run = np.where(seen, np.where(breach, run + 1, 0), run)
+        on = previous >= 1
+        starts = ~on & (run >= min_periods)
+        stays = on & breach
+        held_blue = on & ~breach & held[t]
+        code = np.where(starts | stays, raw[t], np.where(held_blue, 1, 0)).astype(np.int8)
+        codes[t] = np.where(seen, code, previous)
+        previous = codes[t]
+    return codes

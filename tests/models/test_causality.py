@@ -1,0 +1,74 @@
+"""Every model is causal: the output for period t uses rows up to t only."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from models import (
+    RobustZDetector,
+    StageParams,
+    ThresholdDetector,
+    classify_stages,
+    to_levels,
+)
+from tests.models.panels import frame_of, random_panel
+
+MODELS: dict[str, tuple[str, Callable[[pd.DataFrame], pd.DataFrame]]] = {
+    "threshold_level": ("M", lambda f: ThresholdDetector().fit(f).score(f)),
+    "threshold_yoy": ("M", lambda f: ThresholdDetector(transform="yoy").fit(f).score(f)),
+    "threshold_pop_quarterly": (
+        "Q",
+        lambda f: ThresholdDetector(transform="pop", frequency="Q").fit(f).score(f),
+    ),
+    "robust_z": ("M", lambda f: RobustZDetector(window=12, min_periods=4).fit(f).score(f)),
+    "robust_z_yoy": (
+        "M",
+        lambda f: RobustZDetector(window=6, min_periods=3, transform="yoy").fit(f).score(f),
+    ),
+    "to_levels": (
+        "M",
+        lambda f: to_levels(f - 100.0, (5, 10, 20, 30), "both", clear=2.0, min_periods=2),
+    ),
+    "stages_monthly": ("M", lambda f: classify_stages(f)),
+    "stages_monthly_sticky": (
+        "M",
+        lambda f: classify_stages(f, StageParams(min_stage_length=5, hold_periods=4)),
+    ),
+    "stages_annual": ("A", lambda f: classify_stages(f, frequency="A")),
+}
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_scoring_a_prefix_gives_the_prefix_of_the_full_result(model):
+    frequency, run = MODELS[model]
+    panel = random_panel(n_periods=70, n_entities=20, seed=21, frequency=frequency)
+    full = run(panel)
+    for cut in (1, 2, 13, 37, 69):
+        pd.testing.assert_frame_equal(run(panel.iloc[:cut]), full.iloc[:cut])
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_appending_future_periods_never_changes_earlier_outputs(model):
+    frequency, run = MODELS[model]
+    panel = random_panel(n_periods=50, n_entities=20, seed=22, frequency=frequency)
+    before = run(panel)
+    rng = np.random.default_rng(0)
+    future = rng.choice([0.0, 1e6, np.nan, 1.0], size=(15, panel.shape[1]))
+    offset = {"M": "MS", "Q": "QS", "A": "YS"}[frequency]
+    later = pd.date_range(panel.index[-1], periods=16, freq=offset)[1:]
+    extended = pd.concat([panel, pd.DataFrame(future, index=later, columns=panel.columns)])
+    pd.testing.assert_frame_equal(run(extended).iloc[: len(panel)], before)
+
+
+def test_the_causal_models_see_a_shock_only_from_its_period_on():
+    values = np.r_[np.full(30, 100.0), 60.0, np.full(5, 60.0)]
+    panel = frame_of(values)
+    z = RobustZDetector(window=12, min_periods=4).fit(panel).score(panel)["firm"]
+    stages = classify_stages(panel)["firm"]
+    assert (z.iloc[4:30] == 0).all() and z.iloc[30] < -1e6
+    assert (stages.iloc[:30] == "preparation").all()
+    assert stages.iloc[30] == "absorption"

@@ -1,0 +1,148 @@
+"""to_levels and crossed_cutoff: scores cut into blue, yellow, orange and red."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from models import SEVERITY_NAMES, InvalidInput, InvalidParameter, crossed_cutoff, to_levels
+from tests.models.panels import random_panel
+
+NAN = math.nan
+UP = (10.0, 20.0, 30.0, 40.0)
+DOWN = (0.0, -5.0, -10.0, -20.0)
+BOTH = (2.0, 3.0, 4.0, 5.0)
+
+
+def reference_levels(
+    series: list[float],
+    cutoffs: tuple[float, ...],
+    direction: str,
+    clear: float | None,
+    min_periods: int,
+) -> list[int]:
+    """The documented rules, one period at a time, in plain Python."""
+    clearing = cutoffs[0] if clear is None else clear
+    code, run, codes = 0, 0, []
+    for score in series:
+        if math.isnan(score):
+            codes.append(code)
+            continue
+        value = abs(score) if direction == "both" else score
+        if direction == "down":
+            raw, held = sum(value <= c for c in cutoffs), value <= clearing
+        else:
+            raw, held = sum(value >= c for c in cutoffs), value >= clearing
+        run = run + 1 if raw else 0
+        if code:
+            code = raw if raw else int(held)
+        else:
+            code = raw if run >= min_periods else 0
+        codes.append(code)
+    return codes
+
+
+CASES = [
+    # a cut-off reached exactly counts
+    ("up", UP, {}, [5, 10, 19.9, 20, 35, 40, 1000, -50], [0, 1, 1, 2, 3, 4, 4, 0]),
+    ("down", DOWN, {}, [1, 0, -4, -5, -12, -20, -99, 3], [0, 1, 1, 2, 3, 4, 4, 0]),
+    ("both", BOTH, {}, [1, -2, 2.5, -3.5, 4, -5, 6], [0, 1, 1, 2, 3, 4, 4]),
+    # min_periods: three breaching periods in a row before any colour, then the raw code
+    ("up", UP, {"min_periods": 3}, [15, 25, 5, 15, 15, 45, 15], [0, 0, 0, 0, 0, 4, 1]),
+    # hysteresis: stays blue until the score is back below clear (5)
+    ("up", UP, {"clear": 5}, [25, 8, 6, 4, 8, 12], [2, 1, 1, 0, 0, 1]),
+    ("up", UP, {}, [25, 8, 6], [2, 0, 0]),
+    ("down", DOWN, {"clear": 2}, [-6, 1, 1.5, 3, 1], [2, 1, 1, 0, 0]),
+    ("both", BOTH, {"clear": 1}, [-3, 1.5, -1.2, 0.5], [2, 1, 1, 0]),
+    # a missing score repeats the previous code; a pending run neither grows nor breaks
+    ("up", UP, {"clear": 5}, [NAN, 25, NAN, NAN, 8, NAN, 4, NAN], [0, 2, 2, 2, 1, 1, 0, 0]),
+    ("up", UP, {"min_periods": 2}, [15, NAN, 15, NAN, 5, 15], [0, 0, 1, 1, 0, 0]),
+]
+
+
+@pytest.mark.parametrize(("direction", "cutoffs", "options", "scores", "expected"), CASES)
+def test_to_levels_gives_the_colour_codes(
+    make_frame, direction, cutoffs, options, scores, expected
+):
+    codes = to_levels(make_frame(scores), cutoffs, direction, **options)
+    assert codes["firm"].tolist() == expected
+    assert codes["firm"].dtype == np.int8
+
+
+@pytest.mark.parametrize(
+    ("direction", "cutoffs", "clear", "min_periods"),
+    [("up", UP, None, 1), ("up", UP, 3.0, 3), ("down", DOWN, 4.0, 2), ("both", BOTH, 0.5, 2)],
+)
+def test_vectorised_levels_equal_the_per_series_reference(direction, cutoffs, clear, min_periods):
+    panel = random_panel(n_periods=80, n_entities=30, seed=11)
+    scores = (panel - 100.0) / 2.0  # swings well across the cut-offs in both directions
+    codes = to_levels(scores, cutoffs, direction, clear=clear, min_periods=min_periods)
+    for column in scores.columns:
+        expected = reference_levels(scores[column].tolist(), cutoffs, direction, clear, min_periods)
+        assert codes[column].tolist() == expected
+
+
+@pytest.mark.parametrize(
+    ("direction", "cutoffs", "options"),
+    [
+        ("up", (1, 2, 3), {}),
+        ("up", (1, 2, 3, 4, 5), {}),
+        ("up", "1234", {}),
+        ("up", (10, 30, 20, 40), {}),
+        ("up", (10, 10, 20, 30), {}),
+        ("down", UP, {}),
+        ("both", (0, 1, 2, 3), {}),
+        ("both", (-1, 2, 3, 4), {}),
+        ("up", (NAN, 2, 3, 4), {}),
+        ("up", (1, 2, 3, math.inf), {}),
+        ("up", UP, {"clear": 11}),
+        ("down", DOWN, {"clear": -1}),
+        ("both", BOTH, {"clear": -0.5}),
+        ("both", BOTH, {"clear": 2.5}),
+        ("up", UP, {"clear": NAN}),
+        ("up", UP, {"min_periods": 0}),
+        ("up", UP, {"min_periods": 1.5}),
+        ("sideways", UP, {}),
+    ],
+)
+def test_to_levels_refuses_bad_cutoffs_and_options(make_frame, direction, cutoffs, options):
+    with pytest.raises(InvalidParameter):
+        to_levels(make_frame([1.0]), cutoffs, direction, **options)
+
+
+@pytest.mark.parametrize(
+    ("direction", "cutoffs", "codes", "expected"),
+    [
+        ("up", UP, [0, 1, 2, 3, 4], [NAN, 10, 20, 30, 40]),
+        ("down", DOWN, [4, 0, 2], [-20, NAN, -5]),
+        ("both", BOTH, [1, 3], [2, 4]),
+    ],
+)
+def test_crossed_cutoff_reports_the_cutoff_of_each_code(
+    make_frame, direction, cutoffs, codes, expected
+):
+    crossed = crossed_cutoff(make_frame(codes).astype("int8"), cutoffs, direction)
+    np.testing.assert_array_equal(crossed["firm"].to_numpy(), expected)
+
+
+def test_crossed_cutoff_of_a_code_held_by_hysteresis_is_the_blue_cutoff(make_frame):
+    codes = to_levels(make_frame([25, 8]), UP, "up", clear=5)
+    assert crossed_cutoff(codes, UP, "up")["firm"].tolist() == [20.0, 10.0]
+
+
+@pytest.mark.parametrize("codes", [[0, 5], [-1], [1.5], [NAN]])
+def test_crossed_cutoff_refuses_codes_outside_the_scale(make_frame, codes):
+    with pytest.raises(InvalidInput):
+        crossed_cutoff(make_frame(codes), UP, "up")
+
+
+def test_severity_names_follow_the_codes():
+    assert SEVERITY_NAMES == ("normal", "blue", "yellow", "orange", "red")
+
+
+def test_to_levels_of_an_empty_panel_is_empty(make_frame):
+    codes = to_levels(make_frame(np.empty((0, 3))), UP, "up", min_periods=2)
+    assert codes.shape == (0, 3)
+    assert (codes.dtypes == np.int8).all()

@@ -1,0 +1,51 @@
+"""ThresholdDetector: the score is the value the four-colour cut-offs are compared with."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from models import InvalidParameter, NotFittedError, ThresholdDetector, apply_transform
+from tests.models.panels import random_panel
+
+NAN = math.nan
+
+CASES = [
+    ({}, [5.0, NAN, -2.0], [5.0, NAN, -2.0]),
+    ({"transform": "pop"}, [100.0, 90.0, 99.0], [NAN, -10.0, 10.0]),
+    ({"transform": "yoy", "frequency": "A"}, [200.0, 150.0, 300.0], [NAN, -25.0, 100.0]),
+]
+
+
+@pytest.mark.parametrize(("params", "values", "expected"), CASES)
+def test_threshold_detector_scores_the_transformed_value(make_frame, params, values, expected):
+    frame = make_frame(values, frequency=params.get("frequency", "M"))
+    scores = ThresholdDetector(**params).fit(frame).score(frame)
+    np.testing.assert_allclose(scores["firm"].to_numpy(), expected, equal_nan=True)
+
+
+def test_threshold_detector_equals_the_transform_on_a_whole_panel():
+    panel = random_panel(n_periods=30, n_entities=12)
+    scores = ThresholdDetector(transform="yoy").fit(panel).score(panel)
+    np.testing.assert_array_equal(scores.to_numpy(), apply_transform(panel, "yoy", "M"))
+
+
+def test_threshold_detector_must_be_fitted_before_scoring(make_frame):
+    with pytest.raises(NotFittedError, match="ThresholdDetector"):
+        ThresholdDetector().score(make_frame([1.0, 2.0]))
+
+
+def test_threshold_detector_fit_records_the_history_it_saw(make_frame):
+    history = make_frame([[1.0, 2.0]] * 5, columns=["a", "b"])
+    detector = ThresholdDetector()
+    assert detector.fit(history) is detector
+    assert detector.n_periods_ == 5
+    assert list(detector.entities_) == ["a", "b"]
+
+
+@pytest.mark.parametrize("params", [{"transform": "ratio"}, {"frequency": "D"}, {"transform": 1}])
+def test_threshold_detector_refuses_bad_parameters_at_fit(make_frame, params):
+    with pytest.raises(InvalidParameter):
+        ThresholdDetector(**params).fit(make_frame([1.0]))
