@@ -35,6 +35,7 @@ __all__ = [
     "PeriodFrequencyError",
     "format_period",
     "is_period_start",
+    "looks_like_period",
     "next_period",
     "parse_period",
     "parse_periods",
@@ -109,7 +110,10 @@ def _match(cleaned: str) -> tuple[dict[str, str | None], Frequency] | None:
 
 def _read(text: str) -> _Parsed:
     """Read a period text into (granularity, year, number) or raise ``PeriodError``."""
-    found = _match(_normalise(text))
+    cleaned = _normalise(text)
+    if not cleaned:
+        raise PeriodError("missing period")
+    found = _match(cleaned)
     if found is None:
         raise PeriodError(f"unparseable period {text!r}")
     groups, granularity = found
@@ -182,6 +186,15 @@ def parse_period(text: str | date, frequency: Frequency | str) -> date:
     if not isinstance(text, str):
         raise PeriodError(f"unparseable period {text!r}")
     return _fit(_read(text), text, freq)
+
+
+def looks_like_period(text: str) -> bool:
+    """Whether ``text`` names a month, quarter or year in one of the accepted forms."""
+    try:
+        _read(text)
+    except PeriodError:
+        return False
+    return True
 
 
 def parse_periods(

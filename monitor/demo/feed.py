@@ -13,8 +13,8 @@ from datetime import date, datetime
 from sqlalchemy import func, select
 
 from monitor.db import Database
-from monitor.demo.generate import generate_period
-from monitor.ingest import IngestReport, ingest_frame
+from monitor.demo.load import extend_demo
+from monitor.ingest import IngestReport
 from monitor.periods import next_period
 from monitor.records import Indicator, Observation, utc_now
 
@@ -31,9 +31,7 @@ def latest_monthly_period(database: Database) -> date | None:
         )
 
 
-def pull_next_period(
-    database: Database, *, source_name: str, now: datetime | None = None
-) -> IngestReport | None:
+def pull_next_period(database: Database, *, now: datetime | None = None) -> IngestReport | None:
     """Publish the month after the newest one if it is over; None when nothing is due."""
     latest = latest_monthly_period(database)
     if latest is None:
@@ -42,7 +40,4 @@ def pull_next_period(
     today = (now or utc_now()).date()
     if next_period(candidate, FEED_FREQUENCY) > today:
         return None  # that month is not over yet
-    frame = generate_period(candidate)
-    return ingest_frame(
-        database, frame, source_name=source_name, file_name=f"demo {candidate:%Y-%m}", now=now
-    )
+    return extend_demo(database, candidate, now=now)
