@@ -10,10 +10,10 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, extract, func, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from monitor.errors import ClusterWatchError, NotFound
@@ -22,8 +22,10 @@ from monitor.records import (
     AlertEvent,
     Entity,
     Indicator,
+    JobRun,
     Observation,
     Score,
+    Source,
     StageRecord,
     Threshold,
 )
@@ -33,6 +35,7 @@ from monitor.vocabulary import (
     Dimension,
     Level,
     ModelKind,
+    RunStatus,
     Severity,
 )
 
@@ -40,6 +43,7 @@ DEFAULT_PER_PAGE = 50
 MAX_PER_PAGE = 500
 MAX_ENTITY_QUERY = 200
 OPEN = "open"
+LATE_GRACE = timedelta(hours=1)
 
 T = TypeVar("T")
 
@@ -389,6 +393,20 @@ def series(session: Session, indicator_code: str, entity_code: str) -> list[dict
     ]
 
 
+def has_synthetic_observations(session: Session, indicator_id: int, entity_id: int) -> bool:
+    """Whether any observed value of one series is synthetic demo data."""
+    statement = select(
+        select(Observation.id)
+        .where(
+            Observation.indicator_id == indicator_id,
+            Observation.entity_id == entity_id,
+            Observation.synthetic.is_(True),
+        )
+        .exists()
+    )
+    return bool(session.scalar(statement))
+
+
 def series_scores(
     session: Session, indicator_id: int, entity_id: int, model: str
 ) -> list[dict[str, Any]]:
@@ -471,3 +489,82 @@ def open_alert_counts(session: Session) -> dict[str, dict[str, dict[str, int]]]:
         cell = counts.setdefault(level, {}).setdefault(dimension, {})
         cell[severity] = cell.get(severity, 0) + count
     return counts
+
+
+def worst_open_severity(cell: Mapping[str, int]) -> str | None:
+    """The most severe colour with at least one open alert in a heat-map cell."""
+    found = [severity for severity in Severity if cell.get(severity.value)]
+    return max(found, key=lambda severity: severity.rank).value if found else None
+
+
+def alert_trend(session: Session, years: int = 6) -> dict[int, dict[str, int]]:
+    """Alerts opened per year of their period (the last ``years`` years with any), by colour."""
+    year = extract("year", Alert.period)
+    statement = (
+        select(year, Alert.worst_severity, func.count())
+        .group_by(year, Alert.worst_severity)
+        .order_by(year)
+    )
+    trend: dict[int, dict[str, int]] = {}
+    for found_year, severity, count in session.execute(statement):
+        row = trend.setdefault(int(found_year), {value.value: 0 for value in Severity})
+        row[severity] = row.get(severity, 0) + count
+    return {key: trend[key] for key in sorted(trend)[-years:]}
+
+
+def stage_counts(session: Session) -> dict[str, dict[str, int]]:
+    """How many government and industry entities sit in each stage now, per level."""
+    counts: dict[str, dict[str, int]] = {}
+    for row in current_stages(session):
+        level = counts.setdefault(row["entity"]["level"], {})
+        level[row["stage"]] = level.get(row["stage"], 0) + 1
+    return counts
+
+
+def source_freshness(session: Session, now: datetime) -> list[dict[str, Any]]:
+    """Each source's last run, last good run and whether it is late for its schedule.
+
+    A source is late when its cron schedule should have run again since its last good
+    run (with a grace of one hour), or when it never ran successfully.
+    """
+    from apscheduler.triggers.cron import CronTrigger
+
+    last_good = (
+        select(JobRun.source_id, func.max(JobRun.finished_at).label("good"))
+        .where(JobRun.status == RunStatus.SUCCEEDED, JobRun.source_id.is_not(None))
+        .group_by(JobRun.source_id)
+        .subquery()
+    )
+    last_any = (
+        select(JobRun.source_id, func.max(JobRun.id).label("run_id"))
+        .where(JobRun.source_id.is_not(None))
+        .group_by(JobRun.source_id)
+        .subquery()
+    )
+    statement = (
+        select(Source, last_good.c.good, JobRun)
+        .outerjoin(last_good, last_good.c.source_id == Source.id)
+        .outerjoin(last_any, last_any.c.source_id == Source.id)
+        .outerjoin(JobRun, JobRun.id == last_any.c.run_id)
+        .order_by(Source.name)
+    )
+    rows = []
+    for source, good, latest in session.execute(statement):
+        good_at = good if good is None or good.tzinfo else good.replace(tzinfo=UTC)
+        late = source.enabled and good_at is None
+        if source.enabled and good_at is not None and source.cron:
+            try:
+                trigger = CronTrigger.from_crontab(source.cron, timezone="Asia/Shanghai")
+            except ValueError:
+                trigger = None
+            due = trigger.get_next_fire_time(None, good_at) if trigger else None
+            late = due is not None and due + LATE_GRACE < now
+        rows.append(
+            {
+                "source": source,
+                "last_good": good_at,
+                "last_run": latest,
+                "late": bool(late),
+            }
+        )
+    return rows

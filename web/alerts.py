@@ -1,0 +1,106 @@
+"""Alert pages: the filtered list, one alert with its chart and events, acknowledge, resolve."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext
+from flask_login import current_user
+
+from alerts.errors import AlertError
+from alerts.workflow import acknowledge, resolve
+from monitor.queries import (
+    AlertFilters,
+    InvalidFilter,
+    get_alert,
+    has_synthetic_observations,
+    list_alerts,
+    open_alert_counts,
+    thresholds_for,
+)
+from monitor.records import Alert
+from monitor.vocabulary import AlertStatus, Role
+from web.access import require_role
+from web.charts import alert_chart
+from web.forms import AcknowledgeForm, ResolveForm
+from web.i18n import current_locale
+from web.storage import db
+
+bp = Blueprint("alerts", __name__, url_prefix="/alerts")
+
+
+def _alert_or_404(alert_id: int) -> Alert:
+    alert = get_alert(db(), alert_id)
+    if alert is None:
+        abort(404)
+    return alert
+
+
+@bp.get("/")
+def index() -> ResponseReturnValue:
+    try:
+        filters = AlertFilters.from_mapping(request.args)
+    except InvalidFilter:
+        abort(400)
+    page = list_alerts(db(), filters)
+    return render_template(
+        "alerts/index.html", page=page, filters=filters, counts=open_alert_counts(db())
+    )
+
+
+@bp.get("/<int:alert_id>")
+def detail(alert_id: int) -> ResponseReturnValue:
+    alert = _alert_or_404(alert_id)
+    synthetic = alert.synthetic or alert.entity.synthetic
+    synthetic = synthetic or has_synthetic_observations(db(), alert.indicator_id, alert.entity_id)
+    return render_template(
+        "alerts/detail.html",
+        alert=alert,
+        synthetic=synthetic,
+        threshold=thresholds_for(db(), alert.indicator, alert.model),
+        acknowledge_form=AcknowledgeForm(),
+        resolve_form=ResolveForm(),
+        can_acknowledge=current_user.can(Role.OPERATOR) and alert.status == AlertStatus.FIRING,
+        can_resolve=current_user.can(Role.OPERATOR) and alert.status != AlertStatus.RESOLVED,
+    )
+
+
+@bp.get("/<int:alert_id>/chart.json")
+def chart(alert_id: int) -> ResponseReturnValue:
+    return jsonify(alert_chart(db(), _alert_or_404(alert_id), current_locale()))
+
+
+@bp.post("/<int:alert_id>/acknowledge")
+@require_role(Role.OPERATOR)
+def acknowledge_alert(alert_id: int) -> ResponseReturnValue:
+    alert = _alert_or_404(alert_id)
+    form = AcknowledgeForm()
+    if not form.validate_on_submit():
+        flash(" ".join(map(str, form.note.errors)) or gettext("The form was not valid."), "error")
+    else:
+        try:
+            acknowledge(db(), alert, actor=current_user.username, note=form.note.data or None)
+        except AlertError:
+            flash(gettext("Only a firing alert can be acknowledged."), "error")
+        else:
+            db().commit()
+            flash(gettext("Alert acknowledged."), "success")
+    return redirect(url_for("alerts.detail", alert_id=alert_id))
+
+
+@bp.post("/<int:alert_id>/resolve")
+@require_role(Role.OPERATOR)
+def resolve_alert(alert_id: int) -> ResponseReturnValue:
+    alert = _alert_or_404(alert_id)
+    form = ResolveForm()
+    if not form.validate_on_submit():
+        flash(" ".join(map(str, form.note.errors)) or gettext("The form was not valid."), "error")
+    else:
+        try:
+            resolve(db(), alert, actor=current_user.username, note=form.note.data or None)
+        except AlertError:
+            flash(gettext("This alert is already resolved."), "error")
+        else:
+            db().commit()
+            flash(gettext("Alert resolved."), "success")
+    return redirect(url_for("alerts.detail", alert_id=alert_id))

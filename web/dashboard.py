@@ -1,0 +1,53 @@
+"""The landing page: open warnings by level x dimension, their trend, stages, newest
+alerts and how fresh each source's data is."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+from flask.typing import ResponseReturnValue
+
+from monitor.queries import (
+    AlertFilters,
+    alert_trend,
+    list_alerts,
+    open_alert_counts,
+    source_freshness,
+    stage_counts,
+    worst_open_severity,
+)
+from monitor.records import utc_now
+from monitor.vocabulary import Severity
+from web.storage import db
+
+bp = Blueprint("dashboard", __name__)
+
+NEWEST = 8
+
+
+@bp.get("/")
+def index() -> ResponseReturnValue:
+    counts = open_alert_counts(db())
+    heat = {
+        level: {
+            dimension: {"worst": worst_open_severity(cell), "total": sum(cell.values())}
+            for dimension, cell in row.items()
+        }
+        for level, row in counts.items()
+    }
+    by_colour = {severity.value: 0 for severity in Severity}
+    for row in counts.values():
+        for cell in row.values():
+            for severity, count in cell.items():
+                by_colour[severity] = by_colour.get(severity, 0) + count
+    trend = alert_trend(db())
+    newest = list_alerts(db(), AlertFilters(status="open", per_page=NEWEST))
+    return render_template(
+        "dashboard/index.html",
+        heat=heat,
+        by_colour=by_colour,
+        trend=trend,
+        trend_max=max((sum(row.values()) for row in trend.values()), default=0),
+        stages=stage_counts(db()),
+        newest=newest,
+        sources=source_freshness(db(), utc_now()),
+    )

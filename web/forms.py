@@ -1,0 +1,140 @@
+"""The console's forms; every one carries a CSRF token (Flask-WTF)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    Field,
+    FloatField,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import AnyOf, InputRequired, Length, NumberRange, Optional, ValidationError
+
+from monitor.users import MAX_USERNAME_LENGTH
+from monitor.vocabulary import Direction
+from web.i18n import SUPPORTED_LOCALES
+from web.labels import label
+
+NOTE_LENGTH = 2000
+MAX_MIN_PERIODS = 36
+
+
+class LoginForm(FlaskForm):
+    username = StringField(
+        _l("User name"),
+        validators=[InputRequired(_l("Enter your user name.")), Length(max=MAX_USERNAME_LENGTH)],
+    )
+    password = PasswordField(_l("Password"), validators=[InputRequired(_l("Enter your password."))])
+    next = HiddenField()
+
+
+class LogoutForm(FlaskForm):
+    """Logging out is a POST, so another site cannot log a user out."""
+
+
+class LanguageForm(FlaskForm):
+    locale = HiddenField(validators=[AnyOf(SUPPORTED_LOCALES)])
+    next = HiddenField()
+
+
+class AcknowledgeForm(FlaskForm):
+    note = TextAreaField(
+        _l("Response taken (optional)"),
+        id="acknowledge-note",
+        validators=[Optional(), Length(max=NOTE_LENGTH, message=_l("The note is too long."))],
+    )
+
+
+class ResolveForm(FlaskForm):
+    note = TextAreaField(
+        _l("Resolution note (optional)"),
+        id="resolve-note",
+        validators=[Optional(), Length(max=NOTE_LENGTH, message=_l("The note is too long."))],
+    )
+
+
+def _finite(_form: FlaskForm, field: Field) -> None:
+    if field.data is not None and not math.isfinite(field.data):
+        raise ValidationError(_l("Enter a finite number."))
+
+
+def _cutoff(name: Any) -> FloatField:
+    return FloatField(
+        name,
+        validators=[InputRequired(_l("Enter a number.")), _finite],
+        render_kw={"step": "any", "inputmode": "decimal"},
+    )
+
+
+class ThresholdForm(FlaskForm):
+    """The editable part of a threshold row; cut-off order is checked by ``web.cutoffs``."""
+
+    direction = SelectField(_l("Direction"), validators=[Optional()])
+    blue = _cutoff(_l("Blue warning"))
+    yellow = _cutoff(_l("Yellow warning"))
+    orange = _cutoff(_l("Orange warning"))
+    red = _cutoff(_l("Red warning"))
+    clear = FloatField(
+        _l("Clearing level (optional)"),
+        validators=[Optional(), _finite],
+        render_kw={"step": "any", "inputmode": "decimal"},
+    )
+    min_periods = IntegerField(
+        _l("Consecutive periods before firing"),
+        validators=[
+            InputRequired(_l("Enter a number.")),
+            NumberRange(
+                min=1,
+                max=MAX_MIN_PERIODS,
+                message=_l("Enter a whole number from %(min)s to %(max)s."),
+            ),
+        ],
+    )
+
+    reason = TextAreaField(
+        _l("Reason for the change"),
+        id="threshold-reason",
+        validators=[
+            InputRequired(_l("Say why the thresholds change.")),
+            Length(max=NOTE_LENGTH, message=_l("The reason is too long.")),
+        ],
+    )
+
+    def __init__(self, *args: Any, inherited_direction: str | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if inherited_direction:
+            own = label("direction", inherited_direction)
+            inherit = gettext("The indicator's own (%(direction)s)", direction=own)
+        else:
+            inherit = gettext("Each indicator's own")
+        self.direction.choices = [("", inherit)] + [
+            (value.value, label("direction", value)) for value in Direction
+        ]
+
+
+class RestoreForm(FlaskForm):
+    reason = StringField(
+        _l("Reason for restoring"),
+        validators=[
+            InputRequired(_l("Say why the thresholds change.")),
+            Length(max=NOTE_LENGTH, message=_l("The reason is too long.")),
+        ],
+    )
+
+
+class BulkAcknowledgeForm(FlaskForm):
+    note = StringField(
+        _l("Response taken (optional)"),
+        id="bulk-note",
+        validators=[Optional(), Length(max=NOTE_LENGTH, message=_l("The note is too long."))],
+    )

@@ -1,0 +1,132 @@
+"""Languages and display formats: zh_CN by default, English on request, Beijing time."""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime
+from typing import Any
+
+from babel import Locale, support
+from flask import Flask, request, session
+from flask_babel import Babel, Domain, format_datetime, format_decimal, get_locale
+from flask_login import current_user
+from werkzeug.utils import cached_property
+
+from monitor.vocabulary import Frequency
+from web.labels import choices, label
+
+DEFAULT_LOCALE = "zh_CN"
+SUPPORTED_LOCALES = ("zh_CN", "en")
+LANGUAGE_NAMES = {"zh_CN": "中文", "en": "English"}
+DISPLAY_TIMEZONE = "Asia/Shanghai"
+LOCALE_COOKIE = "clusterwatch_locale"
+SESSION_KEY = "locale"
+
+
+class TerritoryDomain(Domain):
+    """Finds a catalogue filed as ``zh_CN`` although Babel names that locale ``zh_Hans_CN``.
+
+    Babel adds the likely script to Chinese locales, so the stock lookup searches
+    ``zh_Hans_CN`` and ``zh`` and never the conventional ``zh_CN`` folder.
+    """
+
+    def get_translations(self) -> support.NullTranslations:
+        locale = get_locale()
+        if locale is None:
+            return support.NullTranslations()
+        names = catalogue_names(locale)
+        key = (tuple(names), self.domain[0])
+        if key not in self.cache:
+            translations = support.Translations()
+            for directory in self.translation_directories:
+                catalogue = support.Translations.load(directory, names, self.domain[0])
+                translations.merge(catalogue)
+                if hasattr(catalogue, "plural"):
+                    translations.plural = catalogue.plural
+            self.cache[key] = translations
+        return self.cache[key]
+
+
+class ConsoleBabel(Babel):
+    @cached_property
+    def domain_instance(self) -> Domain:
+        return TerritoryDomain(domain=self.domain)
+
+
+def catalogue_names(locale: Locale) -> list[str]:
+    """Folder names to try for ``locale``, most specific first: zh_CN, zh_Hans_CN, zh."""
+    names = [f"{locale.language}_{locale.territory}"] if locale.territory else []
+    names += [str(locale), locale.language]
+    return list(dict.fromkeys(names))
+
+
+def select_locale() -> str:
+    """This browser's latest choice, else the user's saved one, else the cookie, else zh_CN."""
+    for candidate in (
+        session.get(SESSION_KEY),
+        getattr(current_user, "locale", None),
+        request.cookies.get(LOCALE_COOKIE),
+    ):
+        if candidate in SUPPORTED_LOCALES:
+            return candidate
+    return DEFAULT_LOCALE
+
+
+def current_locale() -> str:
+    """This request's language as the console names it: ``zh_CN`` or ``en``."""
+    locale = get_locale()
+    return DEFAULT_LOCALE if locale is None else catalogue_names(locale)[0]
+
+
+def local_time(moment: datetime | None) -> str:
+    """An aware UTC time shown in Beijing time."""
+    return "" if moment is None else format_datetime(moment, "yyyy-MM-dd HH:mm")
+
+
+def period_label(period: date | str | None, frequency: str | None = None) -> str:
+    """A period as people write it: 2024-03 (monthly), 2024Q2 (quarterly), 2024 (annual)."""
+    if period is None:
+        return ""
+    day = date.fromisoformat(period) if isinstance(period, str) else period
+    if frequency == Frequency.ANNUAL:
+        return f"{day.year}"
+    if frequency == Frequency.QUARTERLY:
+        return f"{day.year}Q{(day.month - 1) // 3 + 1}"
+    if frequency == Frequency.MONTHLY:
+        return f"{day.year}-{day.month:02d}"
+    return day.isoformat()
+
+
+def number(value: float | None) -> str:
+    """A value with grouping and at most four decimals, in the current locale."""
+    return "" if value is None else format_decimal(value, format="#,##0.####")
+
+
+def change_value(value: object) -> str:
+    """A recorded setting value for the audit log: numbers in the locale, directions named."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return label("direction", str(value))
+    return number(value)
+
+
+def _template_helpers() -> dict[str, Any]:
+    return {
+        "label": label,
+        "choices": choices,
+        "current_locale": current_locale(),
+        "language_names": LANGUAGE_NAMES,
+        "html_lang": "zh-CN" if current_locale() == "zh_CN" else "en",
+        "inf": math.inf,
+    }
+
+
+def init_app(app: Flask) -> None:
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LOCALE)
+    app.config.setdefault("BABEL_DEFAULT_TIMEZONE", DISPLAY_TIMEZONE)
+    ConsoleBabel(app, locale_selector=select_locale)
+    app.context_processor(_template_helpers)
+    app.jinja_env.filters.update(
+        local_time=local_time, period=period_label, number=number, change_value=change_value
+    )

@@ -1,0 +1,98 @@
+"""Translated display names of the domain's vocabularies (levels, colours, stages, ...)."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
+
+from monitor.vocabulary import (
+    AlertStatus,
+    Dimension,
+    Direction,
+    EventKind,
+    Frequency,
+    Level,
+    ModelKind,
+    Role,
+    Severity,
+    Stage,
+    Transform,
+)
+
+LABELS: dict[str, dict[str, LazyString]] = {
+    "level": {
+        Level.GOVERNMENT: _l("Government"),
+        Level.INDUSTRY: _l("Industry"),
+        Level.ENTERPRISE: _l("Enterprise"),
+    },
+    "dimension": {
+        Dimension.POLITICAL: _l("Political"),
+        Dimension.ECONOMIC: _l("Economic"),
+        Dimension.TRADE: _l("Trade"),
+        Dimension.ENVIRONMENTAL: _l("Environmental"),
+        Dimension.TECHNOLOGY: _l("Technology"),
+    },
+    "severity": {
+        Severity.BLUE: _l("Blue warning"),
+        Severity.YELLOW: _l("Yellow warning"),
+        Severity.ORANGE: _l("Orange warning"),
+        Severity.RED: _l("Red warning"),
+    },
+    "status": {
+        "open": _l("Open (firing or acknowledged)"),
+        AlertStatus.FIRING: _l("Firing"),
+        AlertStatus.ACKNOWLEDGED: _l("Acknowledged"),
+        AlertStatus.RESOLVED: _l("Resolved"),
+    },
+    "stage": {
+        Stage.PREPARATION: _l("Shock preparation"),
+        Stage.ABSORPTION: _l("Shock absorption"),
+        Stage.ADAPTATION: _l("Shock adaptation"),
+        Stage.RECOVERY: _l("Shock recovery"),
+    },
+    "model": {
+        ModelKind.THRESHOLD: _l("Threshold model"),
+        ModelKind.ROBUST_Z: _l("Robust z-score"),
+    },
+    "event": {
+        EventKind.OPENED: _l("Opened"),
+        EventKind.ESCALATED: _l("Escalated"),
+        EventKind.DEESCALATED: _l("De-escalated"),
+        EventKind.ACKNOWLEDGED: _l("Acknowledged"),
+        EventKind.RESOLVED: _l("Resolved"),
+        EventKind.NOTE: _l("Note"),
+    },
+    "role": {
+        Role.VIEWER: _l("Viewer"),
+        Role.OPERATOR: _l("Operator"),
+        Role.ADMIN: _l("Administrator"),
+    },
+    "direction": {
+        Direction.UP: _l("Higher is riskier"),
+        Direction.DOWN: _l("Lower is riskier"),
+        Direction.BOTH: _l("Both directions"),
+    },
+    "transform": {
+        Transform.LEVEL: _l("Reported value"),
+        Transform.YOY: _l("Year-on-year change (%)"),
+        Transform.POP: _l("Period-on-period change (%)"),
+    },
+    "frequency": {
+        Frequency.MONTHLY: _l("Monthly"),
+        Frequency.QUARTERLY: _l("Quarterly"),
+        Frequency.ANNUAL: _l("Annual"),
+    },
+}
+
+
+def label(kind: str, value: str | None) -> str:
+    """The translated name of ``value`` in vocabulary ``kind``; unknown values as they are."""
+    if value is None:
+        return ""
+    found = LABELS.get(kind, {}).get(value)
+    return str(found) if found is not None else str(value)
+
+
+def choices(kind: str) -> list[tuple[str, str]]:
+    """``(value, translated name)`` pairs of a vocabulary, for select boxes."""
+    return [(str(value), str(name)) for value, name in LABELS[kind].items()]
