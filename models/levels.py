@@ -28,6 +28,7 @@ def to_levels(
     *,
     clear: float | None = None,
     min_periods: int = 1,
+    of_last: int | None = None,
 ) -> pd.DataFrame:
     """Colour codes (int8, 0..4) of a score panel, with persistence and hysteresis.
 
@@ -49,6 +50,10 @@ def to_levels(
     min_periods : int
         A series is coloured only after breaching the blue cut-off for this many
         consecutive periods; from then on its code is the colour it reaches.
+    of_last : int, optional
+        "N of the last M" confirmation: with ``of_last`` = M, a series is coloured in a
+        breaching period once ``min_periods`` (N) of its last M observed periods,
+        that one included, breached the blue cut-off; ``None`` asks for N in a row.
 
     Returns
     -------
@@ -58,12 +63,13 @@ def to_levels(
     -----
     A missing score (NaN) is "no information": the period repeats the previous code
     (0 if nothing was on), and the run of breaches counted for ``min_periods`` neither
-    grows nor breaks, so a gap in the data neither raises nor clears a warning. The
-    code at ``t`` depends on scores up to ``t`` only.
+    grows nor breaks, so a gap in the data neither raises nor clears a warning; with
+    ``of_last`` the last M periods are the last M with a score. The code at ``t``
+    depends on scores up to ``t`` only.
     """
     blue, yellow, orange, red = _check_cutoffs(cutoffs, direction)
     clearing = blue if clear is None else _check_clear(clear, blue, direction)
-    persistence = require_int("min_periods", min_periods, minimum=1)
+    persistence, window = _check_confirmation(min_periods, of_last)
     panel = as_panel(scores, name="scores")
     values = panel.to_numpy()
     missing = np.isnan(values)
@@ -78,8 +84,29 @@ def to_levels(
         magnitude = np.abs(values)
         raw = _count_reached(magnitude, (blue, yellow, orange, red), np.greater_equal)
         held = magnitude >= clearing
-    codes = _apply_persistence(raw, held, missing, persistence)
+    if window is None:
+        codes = _apply_persistence(raw, held, missing, persistence)
+    else:
+        codes = _apply_confirmation(raw, held, missing, persistence, window)
     return pd.DataFrame(codes, index=panel.index, columns=panel.columns)
+
+
+def check_decision(
+    cutoffs: Sequence[float],
+    direction: str,
+    *,
+    clear: float | None = None,
+    min_periods: int = 1,
+    of_last: int | None = None,
+) -> None:
+    """Raise ``InvalidParameter`` unless :func:`to_levels` accepts these settings.
+
+    For checking a configuration when it is saved, before any scores exist.
+    """
+    blue = _check_cutoffs(cutoffs, direction)[0]
+    if clear is not None:
+        _check_clear(clear, blue, direction)
+    _check_confirmation(min_periods, of_last)
 
 
 def crossed_cutoff(codes: pd.DataFrame, cutoffs: Sequence[float], direction: str) -> pd.DataFrame:
@@ -127,6 +154,19 @@ def _check_cutoffs(cutoffs: Sequence[float], direction: str) -> tuple[float, ...
     return checked
 
 
+def _check_confirmation(min_periods: int, of_last: int | None) -> tuple[int, int | None]:
+    persistence = require_int("min_periods", min_periods, minimum=1)
+    if of_last is None:
+        return persistence, None
+    window = require_int("of_last", of_last, minimum=1)
+    if persistence > window:
+        raise InvalidParameter(
+            f"min_periods ({persistence}) cannot exceed of_last ({window}): "
+            f"N of the last M periods needs N <= M"
+        )
+    return persistence, window
+
+
 def _check_clear(clear: float, blue: float, direction: str) -> float:
     value = require_real("clear", clear)
     if direction == "up" and value > blue:
@@ -161,6 +201,38 @@ def _apply_persistence(
         run = np.where(seen, np.where(breach, run + 1, 0), run)
         on = previous >= 1
         starts = ~on & (run >= min_periods)
+        stays = on & breach
+        held_blue = on & ~breach & held[t]
+        code = np.where(starts | stays, raw[t], np.where(held_blue, 1, 0)).astype(np.int8)
+        codes[t] = np.where(seen, code, previous)
+        previous = codes[t]
+    return codes
+
+
+def _apply_confirmation(
+    raw: np.ndarray, held: np.ndarray, missing: np.ndarray, needed: int, window: int
+) -> np.ndarray:
+    """As ``_apply_persistence``, but starting on ``needed`` of the last ``window`` breaches.
+
+    The recent breaches are kept in a ring per entity, advanced only when it has a score.
+    """
+    codes = np.zeros(raw.shape, dtype=np.int8)
+    if raw.size == 0:
+        return codes
+    n_entities = raw.shape[1]
+    recent = np.zeros((window, n_entities), dtype=bool)
+    filled = np.zeros(n_entities, dtype=np.int64)  # observed periods so far
+    columns = np.arange(n_entities)
+    previous = np.zeros(n_entities, dtype=np.int8)
+    for t in range(raw.shape[0]):
+        breach = raw[t] >= 1
+        seen = ~missing[t]
+        slot = filled % window
+        recent[slot[seen], columns[seen]] = breach[seen]
+        filled += seen
+        count = recent.sum(axis=0)
+        on = previous >= 1
+        starts = ~on & breach & (count >= needed)
         stays = on & breach
         held_blue = on & ~breach & held[t]
         code = np.where(starts | stays, raw[t], np.where(held_blue, 1, 0)).astype(np.int8)

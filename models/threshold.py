@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import pandas as pd
 
 from models.base import Detector
+from models.errors import InvalidParameter
+from models.rules import apply_steps, parse_steps, totals_needed
 from models.transforms import apply_transform, transform_lag
 
 
 class ThresholdDetector(Detector):
-    """Score each value as itself, or as its year-on-year / period-on-period change.
+    """Score each value as itself, its change, or a chain of rule steps over it.
 
     The score is the number the threshold's cut-offs are compared with (see
     :func:`models.levels.to_levels`); this model learns nothing from history, but it is
@@ -22,6 +27,11 @@ class ThresholdDetector(Detector):
         :func:`models.transforms.apply_transform`).
     frequency : {"M", "Q", "A"}
         The period frequency of the panels, which sets the year-on-year lag.
+    steps : list, optional
+        Rule steps applied after ``transform``, in configuration form (see
+        :mod:`models.rules`), e.g. ``[{"ma": 3}, {"rise_from_low": 12}]``. A
+        ``share_of`` step can only divide by the panel's own ``sum`` here: a named
+        total is not part of the panel a detector scores.
 
     Attributes
     ----------
@@ -31,12 +41,25 @@ class ThresholdDetector(Detector):
         The entity columns of that history.
     """
 
-    def __init__(self, transform: str = "level", frequency: str = "M") -> None:
+    def __init__(
+        self,
+        transform: str = "level",
+        frequency: str = "M",
+        steps: Sequence[str | dict[str, Any]] | None = None,
+    ) -> None:
         self.transform = transform
         self.frequency = frequency
+        self.steps = steps
 
     def validate(self) -> None:
         transform_lag(self.transform, self.frequency)
+        named = totals_needed(parse_steps(self.steps))
+        if named:
+            raise InvalidParameter(
+                f"a detector's share_of step can only use 'sum', not {', '.join(named)}; "
+                f"evaluate the rule with models.rules.apply_steps(..., totals=...)"
+            )
 
     def _score(self, frame: pd.DataFrame) -> pd.DataFrame:
-        return apply_transform(frame, self.transform, self.frequency)
+        transformed = apply_transform(frame, self.transform, self.frequency)
+        return apply_steps(transformed, parse_steps(self.steps), self.frequency)

@@ -1,11 +1,17 @@
-"""What a model looks at: an indicator's level, or its change in percent."""
+"""What a model looks at: an indicator's level, its change in percent, or a rolling view of it.
+
+Every function here is causal (the value at ``t`` uses rows ``<= t``) and works on all
+columns at once; windows are counted in periods, so panels must be on consecutive
+period starts (gaps as NaN rows).
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from models.checks import require_choice
+from models.checks import require_choice, require_int
+from models.errors import InvalidInput, InvalidParameter
 from models.panel import PERIODS_PER_YEAR, as_panel, check_regular
 
 #: The transforms an indicator can ask for (the same strings as ``Transform``).
@@ -50,3 +56,121 @@ def apply_transform(panel: pd.DataFrame, transform: str, frequency: str) -> pd.D
         change *= 100.0
     change[np.isinf(change)] = np.nan
     return pd.DataFrame(change, index=data.index, columns=data.columns)
+
+
+def moving_average(panel: pd.DataFrame, window: int, frequency: str) -> pd.DataFrame:
+    """The trailing mean of the last ``window`` periods, column by column.
+
+    The mean is over the values present in rows ``t - window + 1 .. t``; it is NaN
+    where the period's own value is missing (no new information that period), so a
+    gap never produces a value out of older ones alone. ``window`` 1 is the panel.
+    """
+    width = require_int("window", window, minimum=1)
+    require_choice("frequency", frequency, FREQUENCIES)
+    data = as_panel(panel)
+    check_regular(data.index, frequency)
+    values = data.to_numpy()
+    present = ~np.isnan(values)
+    total = np.zeros_like(values)
+    count = np.zeros(values.shape, dtype=np.int64)
+    filled = np.where(present, values, 0.0)
+    for lag in range(min(width, len(values))):
+        total[lag:] += filled[: len(values) - lag]
+        count[lag:] += present[: len(values) - lag]
+    mean = np.full_like(values, np.nan)
+    np.divide(total, count, out=mean, where=present)
+    return pd.DataFrame(mean, index=data.index, columns=data.columns)
+
+
+def rise_from_low(
+    panel: pd.DataFrame, window: int, frequency: str, *, percent: bool = False
+) -> pd.DataFrame:
+    """How far each value stands above the lowest value of the previous ``window`` periods.
+
+    ``x_t - min(x_{t-window} .. x_{t-1})`` (missing values skipped), or with
+    ``percent`` ``100 * (x_t - low) / |low|``. Negative when ``x_t`` makes a new low.
+    NaN where ``x_t`` is missing, where the previous ``window`` periods hold no value,
+    and (in percent) where the low is 0.
+    """
+    data, low = _prior_extreme(panel, window, frequency, np.fmin)
+    return _distance(data, data.to_numpy() - low, low, percent)
+
+
+def fall_from_high(
+    panel: pd.DataFrame, window: int, frequency: str, *, percent: bool = False
+) -> pd.DataFrame:
+    """How far each value stands below the highest value of the previous ``window`` periods.
+
+    ``max(x_{t-window} .. x_{t-1}) - x_t`` (missing values skipped), or with
+    ``percent`` ``100 * (high - x_t) / |high|``. Negative when ``x_t`` makes a new high;
+    NaN as for :func:`rise_from_low`.
+    """
+    data, high = _prior_extreme(panel, window, frequency, np.fmax)
+    return _distance(data, high - data.to_numpy(), high, percent)
+
+
+def share_of_total(panel: pd.DataFrame, total: pd.DataFrame | pd.Series | None) -> pd.DataFrame:
+    """Each value as a percent of a total: ``100 * x / total``.
+
+    ``total`` is a panel on the same periods, either with the same columns (one total
+    per entity) or with a single column (one total for every entity, e.g. the province
+    for its cities); ``None`` takes the sum of the panel's own columns in each period
+    (a firm's share of its cluster). A missing or zero total gives NaN.
+    """
+    data = as_panel(panel)
+    values = data.to_numpy()
+    if total is None:
+        present = ~np.isnan(values)
+        sums = np.where(present, values, 0.0).sum(axis=1)
+        denominator = np.where(present.any(axis=1), sums, np.nan)[:, None]
+    else:
+        totals = as_panel(total, name="total")
+        if not totals.index.equals(data.index):
+            raise InvalidInput("total must have the same periods as the panel")
+        if totals.shape[1] == 1:
+            denominator = totals.to_numpy()
+        elif totals.columns.equals(data.columns):
+            denominator = totals.to_numpy()
+        else:
+            raise InvalidInput(
+                "total must have one column, or the same columns as the panel "
+                f"(got {totals.shape[1]} columns for {data.shape[1]})"
+            )
+    denominator = np.broadcast_to(denominator, values.shape)
+    share = np.full_like(values, np.nan)
+    with np.errstate(over="ignore"):
+        np.divide(values, denominator, out=share, where=(denominator != 0) & ~np.isnan(denominator))
+        share *= 100.0
+    share[np.isinf(share)] = np.nan
+    return pd.DataFrame(share, index=data.index, columns=data.columns)
+
+
+def _prior_extreme(
+    panel: pd.DataFrame, window: int, frequency: str, pick: np.ufunc
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """The panel and the lowest (``np.fmin``) or highest (``np.fmax``) prior value."""
+    width = require_int("window", window, minimum=1)
+    require_choice("frequency", frequency, FREQUENCIES)
+    data = as_panel(panel)
+    check_regular(data.index, frequency)
+    values = data.to_numpy()
+    extreme = np.full_like(values, np.nan)
+    for lag in range(1, min(width, len(values) - 1) + 1):
+        extreme[lag:] = pick(extreme[lag:], values[:-lag])  # fmin/fmax skip NaN
+    return data, extreme
+
+
+def _distance(
+    data: pd.DataFrame, difference: np.ndarray, reference: np.ndarray, percent: bool
+) -> pd.DataFrame:
+    if not isinstance(percent, bool):
+        raise InvalidParameter(f"percent must be true or false, got {percent!r}")
+    if percent:
+        size = np.abs(reference)
+        relative = np.full_like(difference, np.nan)
+        with np.errstate(over="ignore"):
+            np.divide(difference, size, out=relative, where=size > 0)
+            relative *= 100.0
+        relative[np.isinf(relative)] = np.nan
+        difference = relative
+    return pd.DataFrame(difference, index=data.index, columns=data.columns)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from models import SEVERITY_NAMES, InvalidInput, InvalidParameter, crossed_cutoff, to_levels
+from models.levels import check_decision
 from tests.models.panels import random_panel
 
 NAN = math.nan
@@ -146,3 +147,84 @@ def test_to_levels_of_an_empty_panel_is_empty(make_frame):
     codes = to_levels(make_frame(np.empty((0, 3))), UP, "up", min_periods=2)
     assert codes.shape == (0, 3)
     assert (codes.dtypes == np.int8).all()
+
+
+# --- "N of the last M periods" confirmation (of_last)
+
+
+def reference_n_of_m(
+    series: list[float], cutoffs: tuple[float, ...], clear: float | None, n: int, m: int
+) -> list[int]:
+    """The documented N-of-M rule for direction ``up``, one period at a time."""
+    clearing = cutoffs[0] if clear is None else clear
+    code, recent, codes = 0, [], []
+    for score in series:
+        if math.isnan(score):
+            codes.append(code)
+            continue
+        raw = sum(score >= c for c in cutoffs)
+        recent = (recent + [raw >= 1])[-m:]
+        if code:
+            code = raw if raw else int(score >= clearing)
+        else:
+            code = raw if raw and sum(recent) >= n else 0
+        codes.append(code)
+    return codes
+
+
+OF_LAST_CASES = [
+    # 2 of the last 3: a breach, a miss, a breach is enough; two misses in between are not
+    (
+        {"min_periods": 2, "of_last": 3},
+        [15, 5, 25, 5, 5, 15, 5, 5, 15],
+        [0, 0, 2, 0, 0, 0, 0, 0, 0],
+    ),
+    # the breach that completes the count must itself breach
+    ({"min_periods": 2, "of_last": 3}, [15, 15, 5], [0, 1, 0]),
+    # missing periods are skipped: the last 3 are the last 3 with a score
+    ({"min_periods": 2, "of_last": 3}, [15, NAN, NAN, 5, 25], [0, 0, 0, 0, 2]),
+    # of_last equal to min_periods is the consecutive rule
+    ({"min_periods": 3, "of_last": 3}, [15, 25, 5, 15, 15, 45, 15], [0, 0, 0, 0, 0, 4, 1]),
+    # with hysteresis: once on, it stays blue above clear
+    ({"min_periods": 2, "of_last": 4, "clear": 5}, [15, 1, 15, 8, 2, 12], [0, 0, 1, 1, 0, 1]),
+]
+
+
+@pytest.mark.parametrize(("options", "scores", "expected"), OF_LAST_CASES)
+def test_to_levels_confirms_n_of_the_last_m_periods(make_frame, options, scores, expected):
+    codes = to_levels(make_frame(scores), UP, "up", **options)
+    assert codes["firm"].tolist() == expected
+
+
+@pytest.mark.parametrize(("n", "m", "clear"), [(2, 3, None), (3, 5, 4.0), (1, 4, 2.0)])
+def test_vectorised_n_of_m_equals_the_per_series_reference(n, m, clear):
+    panel = random_panel(n_periods=80, n_entities=30, seed=12)
+    scores = (panel - 100.0) / 2.0
+    codes = to_levels(scores, UP, "up", clear=clear, min_periods=n, of_last=m)
+    for column in scores.columns:
+        expected = reference_n_of_m(scores[column].tolist(), UP, clear, n, m)
+        assert codes[column].tolist() == expected
+
+
+def test_n_of_m_codes_are_causal():
+    panel = (random_panel(n_periods=60, n_entities=10, seed=13) - 100.0) / 2.0
+    full = to_levels(panel, UP, "up", clear=3.0, min_periods=2, of_last=4)
+    for cut in (1, 9, 33):
+        prefix = to_levels(panel.iloc[:cut], UP, "up", clear=3.0, min_periods=2, of_last=4)
+        assert prefix.equals(full.iloc[:cut])
+
+
+@pytest.mark.parametrize(
+    "options", [{"of_last": 0}, {"of_last": 2.5}, {"min_periods": 3, "of_last": 2}]
+)
+def test_to_levels_refuses_a_bad_confirmation(make_frame, options):
+    with pytest.raises(InvalidParameter):
+        to_levels(make_frame([1.0]), UP, "up", **options)
+    with pytest.raises(InvalidParameter):
+        check_decision(UP, "up", **options)
+
+
+def test_check_decision_accepts_what_to_levels_accepts():
+    check_decision(DOWN, "down", clear=2.0, min_periods=2, of_last=3)
+    with pytest.raises(InvalidParameter):
+        check_decision(DOWN, "down", clear=-1.0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from models import InvalidParameter, NotFittedError, ThresholdDetector, apply_transform
@@ -49,3 +50,38 @@ def test_threshold_detector_fit_records_the_history_it_saw(make_frame):
 def test_threshold_detector_refuses_bad_parameters_at_fit(make_frame, params):
     with pytest.raises(InvalidParameter):
         ThresholdDetector(**params).fit(make_frame([1.0]))
+
+
+def test_threshold_detector_applies_rule_steps_after_its_transform(make_frame):
+    frame = make_frame([100.0, 110.0, 99.0, 108.9, 130.68])
+    detector = ThresholdDetector(transform="pop", steps=[{"ma": 2}, {"rise_from_low": 2}])
+    scores = detector.fit(frame).score(frame)["firm"].to_numpy()
+    # pop: nan, 10, -10, 10, 20; ma(2): nan, 10, 0, 0, 15; less the low of the 2 before
+    np.testing.assert_allclose(scores, [NAN, NAN, -10.0, 0.0, 15.0], atol=1e-9, equal_nan=True)
+
+
+def test_threshold_detector_without_steps_is_unchanged(make_frame):
+    frame = random_panel(n_periods=20, n_entities=4)
+    plain = ThresholdDetector(transform="yoy").fit(frame).score(frame)
+    empty = ThresholdDetector(transform="yoy", steps=[]).fit(frame).score(frame)
+    pd.testing.assert_frame_equal(plain, empty)
+    assert ThresholdDetector().get_params() == {
+        "transform": "level",
+        "frequency": "M",
+        "steps": None,
+    }
+
+
+@pytest.mark.parametrize(
+    "steps",
+    [[{"ma": 0}], [{"share_of": "GOV_TOTAL"}], "ma", [{"median": 3}], [{"ma": 3, "pop": None}]],
+)
+def test_threshold_detector_refuses_bad_or_unusable_steps(make_frame, steps):
+    with pytest.raises(InvalidParameter):
+        ThresholdDetector(steps=steps).fit(make_frame([1.0]))
+
+
+def test_threshold_detector_can_take_a_share_of_the_panel_sum(make_frame):
+    frame = make_frame([[1.0, 3.0], [1.0, 1.0]], columns=["a", "b"])
+    scores = ThresholdDetector(steps=[{"share_of": "sum"}]).fit(frame).score(frame)
+    np.testing.assert_allclose(scores.to_numpy(), [[25.0, 75.0], [50.0, 50.0]])

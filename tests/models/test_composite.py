@@ -1,0 +1,219 @@
+"""Composite indices: entropy weights, base-window scaling, frozen weights, colours."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from models import InvalidInput, InvalidParameter
+from models.composite import (
+    DEFAULT_CUTOFFS,
+    Scale,
+    entropy_weights,
+    fit_composite,
+    fit_overall,
+    index_levels,
+    to_frequency,
+    weighted_mean,
+)
+from tests.models.panels import frame_of, random_panel
+
+NAN = math.nan
+
+
+def test_entropy_weights_match_the_hand_computation():
+    """Four samples of three indicators::
+
+        a  b  c
+        1  0  0
+        1  1  0
+        1  1  0
+        1  2  4
+
+    a: p = 1/4 each, e = -4 (1/4 ln 1/4) / ln 4 = 1, so d = 0.
+    b: sum 4, p = 0, 1/4, 1/4, 1/2; sum p ln p = 2 (1/4)(-2 ln 2) + (1/2)(-ln 2) = -1.5 ln 2;
+       e = 1.5 ln 2 / ln 4 = 0.75, d = 0.25.
+    c: all in one sample, p = 0, 0, 0, 1; e = 0, d = 1.
+    Weights d / sum d = 0, 0.25 / 1.25, 1 / 1.25 = 0, 0.2, 0.8.
+    """
+    matrix = pd.DataFrame(
+        [[1, 0, 0], [1, 1, 0], [1, 1, 0], [1, 2, 4]], columns=["a", "b", "c"], dtype=float
+    )
+    weights = entropy_weights(matrix)
+    np.testing.assert_allclose(weights.to_numpy(), [0.0, 0.2, 0.8], atol=1e-12)
+    assert list(weights.index) == ["a", "b", "c"]
+
+
+def test_entropy_weights_use_each_columns_own_values():
+    """A missing value shortens its column: b = 1, 3 (NaN skipped) has p = 1/4, 3/4."""
+    matrix = pd.DataFrame({"a": [1.0, 1.0, 2.0], "b": [1.0, NAN, 3.0]})
+    p_a = np.array([0.25, 0.25, 0.5])
+    p_b = np.array([0.25, 0.75])
+    d_a = 1 + (p_a * np.log(p_a)).sum() / np.log(3)
+    d_b = 1 + (p_b * np.log(p_b)).sum() / np.log(2)
+    expected = np.array([d_a, d_b]) / (d_a + d_b)
+    np.testing.assert_allclose(entropy_weights(matrix).to_numpy(), expected)
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        [[1.0, 5.0], [1.0, 5.0]],  # nothing varies
+        [[1.0, 2.0]],  # a single sample
+        [[0.0, 0.0], [0.0, 0.0]],  # all zero
+        [[NAN, NAN], [NAN, NAN]],  # nothing at all
+    ],
+)
+def test_entropy_weights_without_information_are_equal(rows):
+    weights = entropy_weights(pd.DataFrame(rows, columns=["a", "b"]))
+    np.testing.assert_allclose(weights.to_numpy(), [0.5, 0.5])
+
+
+def test_entropy_weights_refuse_negative_values_and_non_frames():
+    with pytest.raises(InvalidInput, match="non-negative"):
+        entropy_weights(pd.DataFrame({"a": [1.0, -1.0]}))
+    with pytest.raises(InvalidInput):
+        entropy_weights(np.ones((2, 2)))
+    assert entropy_weights(pd.DataFrame(index=[0, 1])).empty
+
+
+@pytest.mark.parametrize(
+    ("direction", "expected"),
+    [
+        ("up", [0.0, 0.0, 0.25, 1.0, 1.0, NAN]),
+        ("down", [1.0, 1.0, 0.75, 0.0, 0.0, NAN]),
+        ("both", [1.0, 1.0, 0.5, 1.0, 1.0, NAN]),  # distance from the middle, 6
+    ],
+)
+def test_a_scale_orients_to_risk_and_clips_outside_the_base_range(direction, expected):
+    frame = frame_of([-5.0, 2.0, 4.0, 10.0, 30.0, NAN])
+    scaled = Scale(direction, 2.0, 10.0).apply(frame)
+    np.testing.assert_allclose(scaled["firm"].to_numpy(), expected, equal_nan=True)
+
+
+def test_a_flat_base_range_scales_to_nothing():
+    assert Scale("up", 3.0, 3.0).apply(frame_of([1.0, 3.0])).isna().all().all()
+
+
+def two_indicators() -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
+    """Annual 2017-2020 for two firms; the base window is 2017-2019.
+
+    a (up):   e1 0, 5, 10, 20    e2 10, 10, 10, 0    base range 0..10
+    b (down): e1 4, 4, 4, 2      e2 4, 4, 0, 6       base range 0..4
+    """
+    a = frame_of([[0, 10], [5, 10], [10, 10], [20, 0]], frequency="A", start="2017-01-01")
+    b = frame_of([[4, 4], [4, 4], [4, 0], [2, 6]], frequency="A", start="2017-01-01")
+    return {"a": a, "b": b}, {"a": "up", "b": "down"}
+
+
+def test_the_index_is_the_weighted_mean_of_the_scaled_indicators():
+    panels, directions = two_indicators()
+    frozen = fit_composite(panels, directions, "2017-01-01", "2019-12-31")
+    assert frozen.scales == {"a": Scale("up", 0.0, 10.0), "b": Scale("down", 0.0, 4.0)}
+    # Scaled base samples: a = 0, 1, .5, 1, 1, 1 and b = 0, 0, 0, 0, 0, 1 (period by period)
+    expected = entropy_weights(
+        pd.DataFrame({"a": [0, 1, 0.5, 1, 1, 1], "b": [0, 0, 0, 0, 0, 1]}, dtype=float)
+    )
+    assert frozen.weights == pytest.approx(expected.to_dict())
+    w_a, w_b = expected["a"], expected["b"]
+    index = frozen.index(panels)
+    # 2020: e1 has a = 20 (clipped to 1) and b = 2 (scaled 0.5); e2 a = 0, b = 6 (clipped 0)
+    assert index.loc["2020-01-01", "e0"] == pytest.approx(100 * (w_a + 0.5 * w_b))
+    assert index.loc["2020-01-01", "e1"] == pytest.approx(0.0)
+    assert index.loc["2019-01-01", "e1"] == pytest.approx(100 * (w_a + w_b))
+    assert ((index >= 0) & (index <= 100)).all().all()
+
+
+def test_frozen_weights_never_change_earlier_values_when_periods_are_appended():
+    panels = {
+        "x": random_panel(60, 10, seed=1, frequency="M"),
+        "y": random_panel(60, 10, seed=2, frequency="M"),
+    }
+    frozen = fit_composite(panels, {"x": "up", "y": "both"}, "2020-01-01", "2021-12-31")
+    before = frozen.index(panels)
+    rng = np.random.default_rng(0)
+    future = pd.date_range("2025-01-01", periods=12, freq="MS")
+    longer = {
+        key: pd.concat([panel, pd.DataFrame(rng.normal(0, 1e4, (12, 10)), future, panel.columns)])
+        for key, panel in panels.items()
+    }
+    pd.testing.assert_frame_equal(frozen.index(longer).iloc[:60], before)
+
+
+def test_a_missing_indicator_leaves_its_weight_out():
+    panels, directions = two_indicators()
+    frozen = fit_composite(panels, directions, "2017-01-01", "2019-12-31")
+    gappy = {"a": panels["a"].copy(), "b": panels["b"].copy()}
+    gappy["b"].iloc[3, 0] = NAN
+    gappy["a"].iloc[3, 1] = NAN
+    index = frozen.index(gappy)
+    assert index.loc["2020-01-01", "e0"] == pytest.approx(100.0)  # a alone: clipped to 1
+    assert index.loc["2020-01-01", "e1"] == pytest.approx(0.0)  # b alone: 6 is below risk
+    assert frozen.index({"a": panels["a"]}).loc["2017-01-01", "e1"] == pytest.approx(100.0)
+
+
+def test_an_indicator_without_base_values_gets_no_weight():
+    panels, directions = two_indicators()
+    late = frame_of([[1.0, 2.0]], frequency="A", start="2020-01-01")
+    directions = {**directions, "late": "up"}
+    frozen = fit_composite({**panels, "late": late}, directions, "2017-01-01", "2019-12-31")
+    assert frozen.weights["late"] == 0.0
+    assert frozen.index({**panels, "late": late}).equals(frozen.index(panels))
+
+
+def test_no_value_in_the_base_window_is_a_clear_error():
+    panels, directions = two_indicators()
+    with pytest.raises(InvalidInput, match="base window"):
+        fit_composite(panels, directions, "2010-01-01", "2012-12-31")
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "directions"),
+    [
+        ("2019-01-01", "2017-01-01", {"a": "up", "b": "down"}),
+        ("not a date", "2019-01-01", {"a": "up", "b": "down"}),
+        (2017, 2019, {"a": "up", "b": "down"}),
+        ("2017-01-01", "2019-01-01", {"a": "up"}),
+        ("2017-01-01", "2019-01-01", {"a": "up", "b": "sideways"}),
+    ],
+)
+def test_a_bad_base_window_or_direction_is_refused(start, end, directions):
+    panels, _ = two_indicators()
+    with pytest.raises(InvalidParameter):
+        fit_composite(panels, directions, start, end)
+
+
+def test_the_overall_index_weighs_dimensions_equally_or_by_entropy():
+    index = pd.date_range("2017-01-01", periods=4, freq="YS")
+    economic = pd.DataFrame({1: [10.0, 20.0, 30.0, 90.0]}, index=index)
+    trade = pd.DataFrame({1: [50.0, 50.0, 50.0, 10.0]}, index=index)
+    indices = {"economic": economic, "trade": trade}
+    equal = fit_overall(indices, "equal", "2017-01-01", "2019-12-31")
+    assert equal == {"economic": 0.5, "trade": 0.5}
+    assert weighted_mean(indices, equal)[1].tolist() == [30.0, 35.0, 40.0, 50.0]
+    entropy = fit_overall(indices, "entropy", "2017-01-01", "2019-12-31")
+    assert entropy["trade"] == 0.0  # flat over the base window: no information
+    assert weighted_mean(indices, entropy)[1].tolist() == [10.0, 20.0, 30.0, 90.0]
+    with pytest.raises(InvalidParameter):
+        fit_overall(indices, "pca", "2017-01-01", "2019-12-31")
+
+
+def test_index_colours_use_the_default_cutoffs():
+    index = frame_of([10.0, 40.0, 54.9, 55.0, 70.0, 85.0, 100.0, NAN])
+    assert DEFAULT_CUTOFFS == (40.0, 55.0, 70.0, 85.0)
+    assert index_levels(index)["firm"].tolist() == [0, 1, 1, 2, 3, 4, 4, 4]
+    assert index_levels(index, (20, 30, 60, 90))["firm"].tolist() == [0, 2, 2, 2, 3, 3, 4, 4]
+
+
+def test_lower_frequencies_spread_over_their_months_or_quarters():
+    annual = frame_of([1.0, NAN], frequency="A", start="2020-01-01")
+    monthly = to_frequency(annual, "A", "M")
+    assert len(monthly) == 24 and monthly.index[-1] == pd.Timestamp("2021-12-01")
+    assert monthly["firm"].iloc[:12].eq(1.0).all() and monthly["firm"].iloc[12:].isna().all()
+    quarters = to_frequency(frame_of([1.0, 2.0], frequency="Q", start="2020-04-01"), "Q", "M")
+    assert quarters["firm"].tolist() == [1.0, 1.0, 1.0, 2.0, 2.0, 2.0]
+    with pytest.raises(InvalidParameter):
+        to_frequency(frame_of([1.0, 2.0]), "M", "A")

@@ -1,0 +1,268 @@
+"""Composite indices stored per entity, dimension and period, with frozen weights."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import pytest
+from sqlalchemy import func, insert, select
+
+from models.composite import fit_composite, to_frequency
+from monitor.composites import (
+    OVERALL,
+    compute_composites,
+    current_version,
+    refreeze,
+    update_composites,
+)
+from monitor.db import Database
+from monitor.records import (
+    CompositeValue,
+    CompositeVersion,
+    CompositeWeight,
+    Entity,
+    Indicator,
+    Observation,
+    Threshold,
+)
+
+MONTHS = pd.date_range("2017-01-01", "2021-12-01", freq="MS")
+QUARTERS = pd.date_range("2017-01-01", "2021-10-01", freq="QS")
+YEARS = pd.date_range("2017-01-01", "2021-01-01", freq="YS")
+JUNE_2021 = date(2021, 6, 1)
+
+
+def _series() -> dict[tuple[str, str], tuple[pd.DatetimeIndex, np.ndarray]]:
+    """Shandong is calm in 2017-2019 and far past its base range in every risky direction
+    from 2020 on; Qingdao sits at the calm end of every base range throughout."""
+    base_months = np.arange(36, dtype=float)
+    return {
+        ("GOV_OUTPUT", "SD"): (MONTHS, np.concatenate([base_months, np.full(24, 1000.0)])),
+        ("GOV_OUTPUT", "QD"): (MONTHS, np.zeros(60)),
+        ("GOV_MARGIN", "SD"): (QUARTERS, np.concatenate([10 + np.arange(12) % 4, -np.ones(8)])),
+        ("GOV_MARGIN", "QD"): (QUARTERS, np.full(20, 13.0)),
+        ("GOV_EXPOSURE", "SD"): (YEARS, np.array([1.0, 2.0, 3.0, 50.0, 50.0])),
+        ("GOV_EXPOSURE", "QD"): (YEARS, np.ones(5)),
+    }
+
+
+def _indicator(code: str, dimension: str, frequency: str, direction: str) -> Indicator:
+    return Indicator(
+        code=code,
+        name_zh=code,
+        name_en=code,
+        dimension=dimension,
+        level="government",
+        frequency=frequency,
+        direction=direction,
+    )
+
+
+def _add(session, series, ids) -> None:  # type: ignore[no-untyped-def]
+    rows = [
+        {
+            "indicator_id": ids[indicator],
+            "entity_id": ids[entity],
+            "period": period.date(),
+            "value": float(value),
+        }
+        for (indicator, entity), (periods, values) in series.items()
+        for period, value in zip(periods, values, strict=True)
+    ]
+    session.execute(insert(Observation), rows)
+
+
+@pytest.fixture
+def province(any_database: Database) -> Database:
+    """Two government entities; economic (monthly up, quarterly down) and trade (annual)."""
+    with any_database.session() as session:
+        entities = [
+            Entity(code=code, name_zh=code, name_en=code, level="government", kind="province")
+            for code in ("SD", "QD")
+        ]
+        indicators = [
+            _indicator("GOV_OUTPUT", "economic", "M", "up"),
+            _indicator("GOV_MARGIN", "economic", "Q", "down"),
+            _indicator("GOV_EXPOSURE", "trade", "A", "up"),
+        ]
+        session.add_all([*entities, *indicators])
+        session.flush()
+        ids = {record.code: record.id for record in [*entities, *indicators]}
+        _add(session, _series(), ids)
+    return any_database
+
+
+def _values(database: Database) -> pd.DataFrame:
+    with database.session() as session:
+        rows = session.execute(
+            select(
+                Entity.code,
+                CompositeValue.dimension,
+                CompositeValue.period,
+                CompositeValue.value,
+                CompositeValue.severity,
+                CompositeValue.version_id,
+            ).join(Entity, Entity.id == CompositeValue.entity_id)
+        ).all()
+    frame = pd.DataFrame(
+        rows, columns=["entity", "dimension", "period", "value", "severity", "version"]
+    )
+    return frame.set_index(["entity", "dimension", "period"]).sort_index()
+
+
+def _ids(database: Database) -> dict[str, int]:
+    with database.session() as session:
+        pairs = session.execute(select(Indicator.code, Indicator.id)).all()
+        pairs += session.execute(select(Entity.code, Entity.id)).all()
+    return dict(pairs)
+
+
+def test_first_computation_freezes_weights_and_stores_every_index(province: Database) -> None:
+    with province.session() as session:
+        written = update_composites(session)
+        version = current_version(session, "government")
+        weights = session.scalars(select(CompositeWeight)).all()
+    assert version is not None
+    values = _values(province)
+    # economic and overall monthly for 60 months, trade yearly for 5, for both entities
+    assert written == len(values) == 2 * (60 + 60 + 5)
+    assert set(values["version"]) == {version.id}
+    assert (version.base_start, version.base_end) == (date(2017, 1, 1), date(2019, 12, 31))
+    by_dimension: dict[str, float] = {}
+    for row in weights:
+        by_dimension[row.dimension] = by_dimension.get(row.dimension, 0.0) + row.weight
+    assert by_dimension == pytest.approx({"economic": 1.0, "trade": 1.0, OVERALL: 1.0})
+    assert ((values["value"] >= 0) & (values["value"] <= 100)).all()
+
+
+def test_values_far_past_the_base_range_are_red_and_the_calm_end_is_normal(
+    province: Database,
+) -> None:
+    with province.session() as session:
+        update_composites(session)
+    values = _values(province)
+    for dimension in ("economic", OVERALL):
+        assert values.loc[("SD", dimension, JUNE_2021)][["value", "severity"]].tolist() == [
+            100.0,
+            "red",
+        ]
+        calm = values.loc[("QD", dimension, JUNE_2021)]
+        assert calm["value"] == 0.0 and pd.isna(calm["severity"])
+    # the annual trade index counts for every month of its year in the overall index
+    assert values.loc[("SD", "trade", date(2021, 1, 1)), "value"] == 100.0
+
+
+def test_stored_values_equal_the_model_on_the_same_panels(province: Database) -> None:
+    with province.session() as session:
+        update_composites(session)
+    ids = _ids(province)
+    series = _series()
+
+    def panel(code: str) -> pd.DataFrame:
+        columns = {ids[e]: series[(code, e)][1] for e in ("SD", "QD")}
+        return pd.DataFrame(columns, index=series[(code, "SD")][0])
+
+    panels = {
+        ids["GOV_OUTPUT"]: panel("GOV_OUTPUT"),
+        ids["GOV_MARGIN"]: to_frequency(panel("GOV_MARGIN"), "Q", "M"),
+    }
+    directions = {ids["GOV_OUTPUT"]: "up", ids["GOV_MARGIN"]: "down"}
+    expected = fit_composite(panels, directions, "2017-01-01", "2019-12-31").index(panels)
+    stored = _values(province).xs("economic", level="dimension")["value"]
+    for period in (date(2017, 5, 1), date(2018, 11, 1), date(2019, 12, 1)):
+        for entity in ("SD", "QD"):
+            assert stored.loc[(entity, period)] == pytest.approx(
+                expected.loc[pd.Timestamp(period), ids[entity]]
+            )
+
+
+def test_new_data_reuses_the_frozen_version_and_rewrites_only_later_periods(
+    province: Database,
+) -> None:
+    with province.session() as session:
+        update_composites(session)
+    before = _values(province)
+    ids = _ids(province)
+    months_2022 = pd.date_range("2022-01-01", periods=12, freq="MS")
+    with province.session() as session:
+        _add(session, {("GOV_OUTPUT", "SD"): (months_2022, np.zeros(12))}, ids)
+        # a new entity with extreme values inside the base window: frozen bounds ignore it
+        newcomer = Entity(
+            code="JN", name_zh="济南", name_en="Jinan", level="government", kind="city"
+        )
+        session.add(newcomer)
+        session.flush()
+        ids["JN"] = newcomer.id
+        _add(session, {("GOV_OUTPUT", "JN"): (MONTHS[:36], np.full(36, 5000.0))}, ids)
+    with province.session() as session:
+        written = update_composites(session, {ids["GOV_OUTPUT"]: date(2017, 1, 1)})
+        assert session.scalar(select(func.count()).select_from(CompositeVersion)) == 1
+    after = _values(province)
+    pd.testing.assert_frame_equal(after.loc[before.index], before)
+    assert written > 0
+    assert after.loc[("SD", "economic", date(2022, 3, 1)), "value"] == 0.0
+    assert after.loc[("JN", "economic", date(2018, 1, 1)), "value"] == 100.0
+
+
+def test_refreezing_makes_a_new_version_and_recomputes_everything(province: Database) -> None:
+    with province.session() as session:
+        update_composites(session)
+        first = current_version(session, "government")
+    with province.session() as session:
+        version, written = refreeze(session, "government", overall_method="equal")
+    assert version is not None and first is not None and version.id != first.id
+    values = _values(province)
+    assert set(values["version"]) == {version.id}
+    assert written == len(values)
+    with province.session() as session:
+        overall = session.scalars(
+            select(CompositeWeight.weight).where(
+                CompositeWeight.version_id == version.id, CompositeWeight.dimension == OVERALL
+            )
+        ).all()
+    assert sorted(overall) == [0.5, 0.5]
+
+
+def test_a_composite_threshold_row_sets_the_colours(province: Database) -> None:
+    with province.session() as session:
+        session.add(
+            Threshold(
+                model="composite",
+                level="government",
+                dimension=OVERALL,
+                blue=10.0,
+                yellow=20.0,
+                orange=30.0,
+                red=101.0,
+            )
+        )
+    with province.session() as session:
+        update_composites(session)
+    values = _values(province)
+    assert values.loc[("SD", OVERALL, JUNE_2021), "severity"] == "orange"
+    assert values.loc[("SD", "economic", JUNE_2021), "severity"] == "red"
+
+
+def test_nothing_is_frozen_without_data_in_the_base_window(province: Database) -> None:
+    with province.session() as session:
+        written = update_composites(session, base_start=date(2000, 1, 1), base_end=date(2001, 1, 1))
+        assert written == 0
+        assert current_version(session, "government") is None
+        assert update_composites(session, {999: date(2020, 1, 1)}) == 0  # not of any level
+
+
+def test_the_version_reads_back_the_indices_it_stored(province: Database) -> None:
+    with province.session() as session:
+        update_composites(session)
+        version = current_version(session, "government")
+        assert version is not None
+        indices = compute_composites(session, version)
+    ids = _ids(province)
+    values = _values(province)
+    assert set(indices) == {"economic", "trade", OVERALL}
+    assert (
+        indices[OVERALL].loc["2020-07-01", ids["SD"]]
+        == values.loc[("SD", OVERALL, date(2020, 7, 1)), "value"]
+    )
