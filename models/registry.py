@@ -5,14 +5,31 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from models.base import Detector
+from models.cusum import CusumDetector
+from models.ensemble import EnsembleDetector
 from models.errors import InvalidParameter
+from models.ewma import EwmaDetector
+from models.forest import ForestDetector
+from models.novelty import NoveltyDetector
+from models.peers import PeerDetector
 from models.robust_z import RobustZDetector
+from models.seasonal import SeasonalDetector
+from models.shifts import LevelShiftDetector, VolatilityShiftDetector
 from models.threshold import ThresholdDetector
 
-#: Detector classes by kind (the same strings as ``ModelKind``).
+#: Detector classes by kind (``ModelKind`` names the ones the pipeline runs by default).
 DETECTORS: Mapping[str, type[Detector]] = {
     "threshold": ThresholdDetector,
     "robust_z": RobustZDetector,
+    "ewma": EwmaDetector,
+    "cusum": CusumDetector,
+    "seasonal": SeasonalDetector,
+    "level_shift": LevelShiftDetector,
+    "volatility_shift": VolatilityShiftDetector,
+    "novelty": NoveltyDetector,
+    "forest": ForestDetector,
+    "peers": PeerDetector,
+    "ensemble": EnsembleDetector,
 }
 
 

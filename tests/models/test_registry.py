@@ -31,7 +31,7 @@ def test_every_model_kind_of_the_vocabulary_has_a_detector(kind):
 @pytest.mark.parametrize(
     ("kind", "params", "message"),
     [
-        ("forest", {}, "unknown model kind"),
+        ("prophet", {}, "unknown model kind"),
         (None, {}, "unknown model kind"),
         ("threshold", {"window": 3}, "no parameter"),
         ("robust_z", {"window": 3, "min_periods": 4}, "cannot exceed"),
