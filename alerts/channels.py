@@ -5,12 +5,18 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from alerts.transports.webhook import safe_url
+from alerts.errors import AlertError
+from alerts.scopes import AlertScope
+from alerts.states import ChannelType
+from alerts.transports.http import safe_url
 from monitor.config import Settings
 from monitor.records import Alert, Channel
-from monitor.vocabulary import ChannelKind, Severity
+from monitor.vocabulary import ChannelKind, Level, Severity
 
 NAME_LENGTH = 100
+URL_KINDS = frozenset(
+    {ChannelType.WEBHOOK, ChannelType.DINGTALK, ChannelType.WECOM, ChannelType.FEISHU}
+)
 
 
 def sync_channels_from_settings(session: Session, settings: Settings) -> list[Channel]:
@@ -47,12 +53,69 @@ def sync_channels_from_settings(session: Session, settings: Settings) -> list[Ch
     return channels
 
 
-def channel_accepts(channel: Channel, alert: Alert) -> bool:
-    """Whether ``channel`` wants notices about ``alert`` (enabled, severe enough, in scope)."""
+def channel_accepts(channel: Channel, alert: Alert, scope: AlertScope | None = None) -> bool:
+    """Whether ``channel`` wants notices about ``alert`` (enabled, severe enough, in scope).
+
+    A channel limited to some regions needs the alert's ``scope`` to tell; without it
+    such a channel takes nothing.
+    """
     if not channel.enabled:
         return False
-    if Severity(alert.severity).rank < Severity(channel.min_severity).rank:
+    if Severity(alert.severity).rank < Severity(channel.min_severity or "blue").rank:
         return False
     if channel.levels and alert.level not in channel.levels:
         return False
-    return not (channel.dimensions and alert.dimension not in channel.dimensions)
+    if channel.dimensions and alert.dimension not in channel.dimensions:
+        return False
+    if channel.regions:
+        return scope is not None and not scope.region_ids.isdisjoint(channel.regions)
+    return True
+
+
+def create_channel(
+    session: Session,
+    *,
+    kind: str,
+    name: str,
+    target: str,
+    secret: str | None = None,
+    locale: str = "zh_CN",
+    min_severity: str = Severity.BLUE,
+    levels: list[str] | None = None,
+    dimensions: list[str] | None = None,
+    regions: list[int] | None = None,
+) -> Channel:
+    """Add a channel after checking its kind, target and filters (``AlertError`` if bad).
+
+    ``target`` is an email address for ``email`` and an http(s) URL for the webhook
+    and robot kinds; ``secret`` signs what webhook, DingTalk and Feishu channels post.
+    """
+    if kind not in set(ChannelType):
+        raise AlertError(f"unknown channel kind {kind!r}")
+    target = target.strip()
+    if kind == ChannelType.EMAIL and ("@" not in target or " " in target):
+        raise AlertError(f"{target!r} is not an email address")
+    if kind in URL_KINDS and not target.startswith(("http://", "https://")):
+        raise AlertError("a webhook or robot channel needs an http(s) URL")
+    if not name.strip():
+        raise AlertError("a channel needs a name")
+    if min_severity not in set(Severity):
+        raise AlertError(f"unknown colour {min_severity!r}")
+    unknown_levels = set(levels or []) - set(Level)
+    if unknown_levels:
+        raise AlertError(f"unknown levels {sorted(unknown_levels)}")
+    channel = Channel(
+        kind=kind,
+        name=name.strip()[:NAME_LENGTH],
+        target=target,
+        secret=secret or None,
+        locale=locale,
+        enabled=True,
+        min_severity=min_severity,
+        levels=list(levels or []),
+        dimensions=list(dimensions or []),
+        regions=list(regions or []),
+    )
+    session.add(channel)
+    session.flush()
+    return channel

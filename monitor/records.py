@@ -97,6 +97,8 @@ class Indicator(Base):
     transform: Mapped[str] = mapped_column(String(8), default="level")  # level, yoy, pop
     core: Mapped[bool] = mapped_column(Boolean, default=False)  # drives stage classification
     description: Mapped[str] = mapped_column(Text, default="")
+    # How the pipeline computes a derived indicator from inputs (see monitor.derived)
+    derivation: Mapped[dict[str, object] | None] = mapped_column(JSON)
 
     def name(self, locale: str) -> str:
         return self.name_en if locale.startswith("en") else self.name_zh
@@ -114,6 +116,12 @@ class Source(Base):
     cron: Mapped[str | None] = mapped_column(String(100))
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+    # "quarantine" bad rows and store the rest, or "fail" the whole run on any bad row
+    policy: Mapped[str] = mapped_column(
+        String(16), default="quarantine", server_default="quarantine"
+    )
+    # Connector settings: code map, response mapping, query, header env-var names (no secrets)
+    options: Mapped[dict[str, object] | None] = mapped_column(JSON)
 
 
 class JobRun(Base):
@@ -135,6 +143,8 @@ class JobRun(Base):
     rows_updated: Mapped[int] = mapped_column(Integer, default=0)
     rows_unchanged: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
+    progress: Mapped[float | None] = mapped_column(Float)  # 0..1 while running
+    eta: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     source: Mapped[Source | None] = relationship()
 
@@ -167,6 +177,7 @@ class Observation(Base):
     synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
     job_run_id: Mapped[int | None] = mapped_column(ForeignKey("job_runs.id"))
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+    flag: Mapped[str | None] = mapped_column(String(16))  # provisional, estimated
 
 
 class Threshold(Base):
@@ -275,6 +286,9 @@ class Alert(Base):
     resolved_by: Mapped[str | None] = mapped_column(String(100))  # None: the series recovered
     response_note: Mapped[str | None] = mapped_column(Text)
     resolution_note: Mapped[str | None] = mapped_column(Text)
+    assignee: Mapped[str | None] = mapped_column(String(100))  # who handles the response
+    flapping: Mapped[bool] = mapped_column(Boolean, default=False)  # notices held meanwhile
+    stale_since: Mapped[datetime | None] = mapped_column(UtcDateTime)  # its series stopped
 
     entity: Mapped[Entity] = relationship()
     indicator: Mapped[Indicator] = relationship()
@@ -300,12 +314,13 @@ class AlertEvent(Base):
     value: Mapped[float | None] = mapped_column(Float)
     actor: Mapped[str | None] = mapped_column(String(100))  # None: the pipeline
     note: Mapped[str | None] = mapped_column(Text)
+    cause: Mapped[str | None] = mapped_column(String(32))  # why: breach, recovered, no_data, ...
 
     alert: Mapped[Alert] = relationship(back_populates="events")
 
 
 class Channel(Base):
-    """A destination for notifications: an email address or a webhook URL."""
+    """A destination for notifications: an email address, a webhook or a chat-robot URL."""
 
     __tablename__ = "channels"
     __table_args__ = (UniqueConstraint("kind", "target", name="uq_channel_target"),)
@@ -320,6 +335,8 @@ class Channel(Base):
     dimensions: Mapped[list[str]] = mapped_column(JSON, default=list)  # empty: all
     locale: Mapped[str] = mapped_column(String(8), default="zh_CN")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+    secret: Mapped[str | None] = mapped_column(Text)  # signs webhook / DingTalk / Feishu posts
+    regions: Mapped[list[int]] = mapped_column(JSON, default=list)  # region entity ids; empty: all
 
 
 class Notification(Base):
@@ -343,10 +360,143 @@ class Notification(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    group_key: Mapped[str | None] = mapped_column(String(200))  # level|dimension|scope
+    delivery_id: Mapped[int | None] = mapped_column(ForeignKey("deliveries.id"), index=True)
+    muted_reason: Mapped[str | None] = mapped_column(Text)  # why inhibited, silenced, held
+    resent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    resent_by: Mapped[str | None] = mapped_column(String(100))
 
     event: Mapped[AlertEvent] = relationship()
     alert: Mapped[Alert] = relationship()
     channel: Mapped[Channel] = relationship()
+    delivery: Mapped[Delivery | None] = relationship(back_populates="notifications")
+
+
+class Delivery(Base):
+    """One message to one channel: the notifications of one group, sent and retried together."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        Index("ix_delivery_due", "status", "next_attempt_at"),
+        Index("ix_delivery_group", "channel_id", "group_key", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id"))
+    group_key: Mapped[str] = mapped_column(String(200))
+    idempotency_key: Mapped[str] = mapped_column(String(64), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+    claimed_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+    channel: Mapped[Channel] = relationship()
+    notifications: Mapped[list[Notification]] = relationship(
+        back_populates="delivery", order_by="Notification.id"
+    )
+
+
+class Route(Base):
+    """Which channel gets which alerts; checked in ``position`` order, first match wins.
+
+    Empty matcher lists match everything; ``continue_matching`` goes on to later routes.
+    With no enabled route at all, every channel whose own filter accepts an alert gets it.
+    """
+
+    __tablename__ = "routes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id"), index=True)
+    levels: Mapped[list[str]] = mapped_column(JSON, default=list)
+    dimensions: Mapped[list[str]] = mapped_column(JSON, default=list)
+    region_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    cluster_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    min_severity: Mapped[str] = mapped_column(String(8), default="blue")
+    continue_matching: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+    updated_by: Mapped[str | None] = mapped_column(String(100))
+
+    channel: Mapped[Channel] = relationship()
+
+
+class Silence(Base):
+    """Mute notices of matching alerts for a while, or in a recurring window.
+
+    Empty matcher lists match everything, but a silence needs at least one matcher. A
+    recurring silence (``yearly``, ``monthly``, ``weekly``) repeats the window
+    ``starts_at .. ends_at`` in Asia/Shanghai time until ``repeat_until``.
+    """
+
+    __tablename__ = "silences"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    levels: Mapped[list[str]] = mapped_column(JSON, default=list)
+    dimensions: Mapped[list[str]] = mapped_column(JSON, default=list)
+    region_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    cluster_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    entity_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    indicator_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    starts_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    recurrence: Mapped[str | None] = mapped_column(String(8))  # yearly, monthly, weekly
+    repeat_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    author: Mapped[str] = mapped_column(String(100))
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+    expired_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    expired_by: Mapped[str | None] = mapped_column(String(100))
+
+
+class InhibitRule(Base):
+    """An open alert at ``source_level`` mutes notices of alerts at ``target_level``.
+
+    With ``equal_dimension`` only alerts of the same dimension are muted, with
+    ``same_region`` only those whose entity lies in the source alert's region.
+    """
+
+    __tablename__ = "inhibit_rules"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    source_level: Mapped[str] = mapped_column(String(16))
+    target_level: Mapped[str] = mapped_column(String(16))
+    equal_dimension: Mapped[bool] = mapped_column(Boolean, default=True)
+    same_region: Mapped[bool] = mapped_column(Boolean, default=True)
+    source_min_severity: Mapped[str] = mapped_column(String(8), default="blue")
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+    created_by: Mapped[str | None] = mapped_column(String(100))
+
+
+class Playbook(Base):
+    """The response staff should take to a warning of one dimension at one level."""
+
+    __tablename__ = "playbooks"
+    __table_args__ = (UniqueConstraint("dimension", "level", name="uq_playbook_scope"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dimension: Mapped[str] = mapped_column(String(16))
+    level: Mapped[str] = mapped_column(String(16))
+    text_zh: Mapped[str] = mapped_column(Text, default="")
+    text_en: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+    updated_by: Mapped[str | None] = mapped_column(String(100))
+
+    def text(self, locale: str) -> str:
+        """The text in ``locale``, falling back to the other language when it is empty."""
+        first, second = (
+            (self.text_en, self.text_zh)
+            if locale.startswith("en")
+            else (self.text_zh, self.text_en)
+        )
+        return first or second
 
 
 class User(Base):
@@ -370,3 +520,165 @@ class Setting(Base):
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class CompositeVersion(Base):
+    """One frozen set of composite-index weights of a level, learned on a base window."""
+
+    __tablename__ = "composite_versions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)  # the weights version
+    level: Mapped[str] = mapped_column(String(16), index=True)
+    base_start: Mapped[date] = mapped_column(Date)
+    base_end: Mapped[date] = mapped_column(Date)
+    overall_method: Mapped[str] = mapped_column(String(16))  # entropy, equal
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+    created_by: Mapped[str | None] = mapped_column(String(100))
+
+    weights: Mapped[list[CompositeWeight]] = relationship(
+        back_populates="version", order_by="CompositeWeight.id"
+    )
+
+
+class CompositeWeight(Base):
+    """The weight and base-window scale of one indicator in a dimension index, or of
+    one dimension (``component``) in the overall index (``dimension`` = 'overall')."""
+
+    __tablename__ = "composite_weights"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("composite_versions.id"), index=True)
+    dimension: Mapped[str] = mapped_column(String(16))
+    indicator_id: Mapped[int | None] = mapped_column(ForeignKey("indicators.id"))
+    component: Mapped[str | None] = mapped_column(String(16))
+    weight: Mapped[float] = mapped_column(Float)
+    direction: Mapped[str | None] = mapped_column(String(8))
+    low: Mapped[float | None] = mapped_column(Float)
+    high: Mapped[float | None] = mapped_column(Float)
+
+    version: Mapped[CompositeVersion] = relationship(back_populates="weights")
+
+
+class CompositeValue(Base):
+    """A composite risk index (0-100) of an entity for a dimension or 'overall', one period."""
+
+    __tablename__ = "composite_values"
+
+    entity_id: Mapped[int] = mapped_column(ForeignKey("entities.id"), primary_key=True)
+    dimension: Mapped[str] = mapped_column(String(16), primary_key=True)
+    period: Mapped[date] = mapped_column(Date, primary_key=True)
+    value: Mapped[float] = mapped_column(Float)
+    severity: Mapped[str | None] = mapped_column(String(8))
+    version_id: Mapped[int] = mapped_column(ForeignKey("composite_versions.id"), index=True)
+
+
+class Shock(Base):
+    """One shock episode of an entity and its resilience measures (see models.resilience).
+
+    Recomputed causally from the entity's performance series on every scoring run:
+    a shock still under way (``outcome`` 'ongoing') has the measures of the periods
+    seen so far. ``depth`` is a fraction of the peak; resistance and recoverability
+    are Martin's (2012) against the reference series, ``None`` without one.
+    """
+
+    __tablename__ = "shocks"
+    __table_args__ = (UniqueConstraint("entity_id", "start", name="uq_shock_entity_start"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entity_id: Mapped[int] = mapped_column(ForeignKey("entities.id"), index=True)
+    indicator_id: Mapped[int] = mapped_column(ForeignKey("indicators.id"))
+    number: Mapped[int] = mapped_column(Integer)  # 1, 2, ... per entity
+    cause: Mapped[str] = mapped_column(String(16))  # drop, warning, relapse
+    outcome: Mapped[str] = mapped_column(String(16))  # ongoing, recovered, relapsed
+    start: Mapped[date] = mapped_column(Date)
+    peak: Mapped[date] = mapped_column(Date)
+    trough: Mapped[date] = mapped_column(Date)
+    recovery_start: Mapped[date | None] = mapped_column(Date)
+    recovered: Mapped[date | None] = mapped_column(Date)
+    ended: Mapped[date | None] = mapped_column(Date)  # back in preparation, or relapsed
+    latest: Mapped[date] = mapped_column(Date)  # the last period the measures saw
+    baseline: Mapped[float] = mapped_column(Float)
+    peak_value: Mapped[float] = mapped_column(Float)
+    trough_value: Mapped[float] = mapped_column(Float)
+    depth: Mapped[float | None] = mapped_column(Float)
+    absorption_periods: Mapped[int] = mapped_column(Integer)
+    recovery_periods: Mapped[int | None] = mapped_column(Integer)
+    duration_periods: Mapped[int | None] = mapped_column(Integer)
+    reference_entity_id: Mapped[int | None] = mapped_column(ForeignKey("entities.id"))
+    reference_indicator_id: Mapped[int | None] = mapped_column(ForeignKey("indicators.id"))
+    resistance: Mapped[float | None] = mapped_column(Float)
+    recoverability: Mapped[float | None] = mapped_column(Float)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+
+    entity: Mapped[Entity] = relationship(foreign_keys=[entity_id])
+    indicator: Mapped[Indicator] = relationship(foreign_keys=[indicator_id])
+    reference_entity: Mapped[Entity | None] = relationship(foreign_keys=[reference_entity_id])
+    reference_indicator: Mapped[Indicator | None] = relationship(
+        foreign_keys=[reference_indicator_id]
+    )
+
+
+class AuditEntry(Base):
+    """One change made in the console: who, when, what it was before and after, and why."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now, index=True)
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(32))  # threshold.update, threshold.restore, ...
+    target_kind: Mapped[str] = mapped_column(String(32))
+    target_id: Mapped[int | None] = mapped_column(Integer)
+    before: Mapped[dict | None] = mapped_column(JSON)
+    after: Mapped[dict | None] = mapped_column(JSON)
+    reason: Mapped[str] = mapped_column(Text, default="")
+
+    __table_args__ = (Index("ix_audit_target", "target_kind", "target_id"),)
+
+
+class ApiToken(Base):
+    """A bearer token for the JSON API; only its SHA-256 digest is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(12))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+    last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+    user: Mapped[User] = relationship()
+
+
+class ObservationVintage(Base):
+    """An earlier value of an observation, kept when a source revised it."""
+
+    __tablename__ = "observation_vintages"
+    __table_args__ = (
+        Index("ix_vintage_key", "indicator_id", "entity_id", "period", "retrieved_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    indicator_id: Mapped[int] = mapped_column(ForeignKey("indicators.id"))
+    entity_id: Mapped[int] = mapped_column(ForeignKey("entities.id"))
+    period: Mapped[date] = mapped_column(Date)
+    value: Mapped[float] = mapped_column(Float)
+    flag: Mapped[str | None] = mapped_column(String(16))
+    retrieved_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    job_run_id: Mapped[int | None] = mapped_column(ForeignKey("job_runs.id"))
+    superseded_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class JobFire(Base):
+    """A scheduled fire of a job, claimed by the one scheduler process that runs it."""
+
+    __tablename__ = "job_fires"
+    __table_args__ = (UniqueConstraint("job_id", "fire_time", name="uq_job_fire"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[str] = mapped_column(String(191))
+    fire_time: Mapped[datetime] = mapped_column(UtcDateTime)
+    claimed_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+    claimed_by: Mapped[str] = mapped_column(String(100), default="")

@@ -29,11 +29,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from alerts.outbox import enqueue
-from alerts.states import AlertState, Event
+from alerts.states import Event
 from models.stages import ABSORPTION, CAUSES, PREPARATION, RECOVERY, STAGES, StageTrace
 from monitor.errors import ConfigError
 from monitor.records import Alert, AlertEvent, Channel, Entity, Indicator
-from monitor.vocabulary import SEVERITY_ORDER, Severity
+from monitor.vocabulary import SEVERITY_ORDER, AlertStatus, Severity
 
 STAGE_MODEL = "stage"
 RECOVERED_CAUSE = "recovered"
@@ -161,11 +161,11 @@ def _apply(
             step,
             Event.RESOLVED,
             now,
-            to_status=AlertState.RESOLVED,
+            to_status=AlertStatus.RESOLVED,
             to_severity=None,
         )
         event.cause = RECOVERED_CAUSE
-        alert.status = AlertState.RESOLVED
+        alert.status = AlertStatus.RESOLVED
         alert.resolved_at = now
         alert.resolved_period = step.period
         del open_alerts[entity_id]
@@ -205,7 +205,7 @@ def _open(session: Session, step: _Transition, severity: str, now: datetime) -> 
         dimension=step.indicator.dimension,
         severity=severity,
         worst_severity=severity,
-        status=AlertState.FIRING,
+        status=AlertStatus.FIRING,
         period=step.period,
         last_period=step.period,
         value=step.value,
@@ -265,7 +265,7 @@ def _open_alerts(session: Session, entity_ids: Sequence[int]) -> dict[int, Alert
     fingerprints = [stage_fingerprint(entity_id) for entity_id in entity_ids]
     rows = session.scalars(
         select(Alert).where(
-            Alert.fingerprint.in_(fingerprints), Alert.status != AlertState.RESOLVED
+            Alert.fingerprint.in_(fingerprints), Alert.status != AlertStatus.RESOLVED
         )
     )
     return {alert.entity_id: alert for alert in rows}

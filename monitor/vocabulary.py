@@ -63,12 +63,22 @@ SEVERITY_ORDER: tuple[Severity, ...] = (
 
 
 class AlertStatus(StrEnum):
+    """Where an alert stands: ``pending`` until its breach is confirmed, ``stale`` when its
+    series stopped arriving (see ``alerts.states``)."""
+
+    PENDING = "pending"
     FIRING = "firing"
     ACKNOWLEDGED = "acknowledged"
+    STALE = "stale"
     RESOLVED = "resolved"
 
 
-OPEN_STATUSES: tuple[AlertStatus, ...] = (AlertStatus.FIRING, AlertStatus.ACKNOWLEDGED)
+OPEN_STATUSES: tuple[AlertStatus, ...] = (
+    AlertStatus.PENDING,
+    AlertStatus.FIRING,
+    AlertStatus.ACKNOWLEDGED,
+    AlertStatus.STALE,
+)
 
 
 class Stage(StrEnum):

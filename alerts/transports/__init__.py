@@ -1,4 +1,4 @@
-"""Transports: one small class per channel kind, each with ``send(message, idempotency_key)``.
+"""Transports: one small class per channel kind, each with ``send(digest, idempotency_key)``.
 
 A new channel kind is a new module here plus one entry in ``FACTORIES``.
 """
@@ -9,18 +9,21 @@ from collections.abc import Callable
 from typing import Protocol
 
 from alerts.errors import TransportError
-from alerts.messages import AlertMessage
+from alerts.notices import Digest
+from alerts.states import ChannelType
+from alerts.transports.dingtalk import DingTalkTransport
 from alerts.transports.email import EmailTransport
+from alerts.transports.feishu import FeishuTransport
 from alerts.transports.webhook import WebhookTransport
+from alerts.transports.wecom import WeComTransport
 from monitor.config import Settings
 from monitor.records import Channel
-from monitor.vocabulary import ChannelKind
 
 
 class Transport(Protocol):
-    """Delivers a message or raises ``TransportError`` (``permanent`` when retrying is futile)."""
+    """Delivers a digest or raises ``TransportError`` (``permanent`` when retrying is futile)."""
 
-    def send(self, message: AlertMessage, idempotency_key: str) -> None: ...
+    def send(self, digest: Digest, idempotency_key: str) -> None: ...
 
 
 TransportFactory = Callable[[Channel, Settings], Transport]
@@ -31,12 +34,27 @@ def _email(channel: Channel, settings: Settings) -> Transport:
 
 
 def _webhook(channel: Channel, settings: Settings) -> Transport:
-    return WebhookTransport(channel.target)
+    return WebhookTransport(channel.target, secret=channel.secret)
+
+
+def _dingtalk(channel: Channel, settings: Settings) -> Transport:
+    return DingTalkTransport(channel.target, secret=channel.secret)
+
+
+def _wecom(channel: Channel, settings: Settings) -> Transport:
+    return WeComTransport(channel.target)
+
+
+def _feishu(channel: Channel, settings: Settings) -> Transport:
+    return FeishuTransport(channel.target, secret=channel.secret)
 
 
 FACTORIES: dict[str, TransportFactory] = {
-    ChannelKind.EMAIL: _email,
-    ChannelKind.WEBHOOK: _webhook,
+    ChannelType.EMAIL: _email,
+    ChannelType.WEBHOOK: _webhook,
+    ChannelType.DINGTALK: _dingtalk,
+    ChannelType.WECOM: _wecom,
+    ChannelType.FEISHU: _feishu,
 }
 
 
@@ -50,9 +68,12 @@ def transport_for(channel: Channel, settings: Settings) -> Transport:
 
 __all__ = [
     "FACTORIES",
+    "DingTalkTransport",
     "EmailTransport",
+    "FeishuTransport",
     "Transport",
     "TransportFactory",
+    "WeComTransport",
     "WebhookTransport",
     "transport_for",
 ]

@@ -1,4 +1,4 @@
-"""Email transport: one multipart (text + HTML) UTF-8 message per notification over SMTP."""
+"""Email transport: one multipart (text + HTML) UTF-8 message per digest over SMTP."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 
 from alerts.errors import TransportError
-from alerts.messages import AlertMessage
+from alerts.messages import AlertMessage, render
+from alerts.notices import Digest
 from monitor.config import SmtpSettings
 
 MESSAGE_ID_DOMAIN = "clusterwatch"
@@ -45,13 +46,13 @@ class EmailTransport:
         self.smtp = smtp
         self.to = to
 
-    def send(self, message: AlertMessage, idempotency_key: str) -> None:
-        """Send ``message``; raise ``TransportError`` when the server does not accept it."""
+    def send(self, digest: Digest, idempotency_key: str) -> None:
+        """Send ``digest``; raise ``TransportError`` when the server does not accept it."""
         smtp = self.smtp
         if not smtp.configured or smtp.host is None:
             raise TransportError("SMTP is not configured", permanent=True)
         mail = compose(
-            message,
+            render(digest),
             sender=smtp.sender,
             to=self.to,
             idempotency_key=idempotency_key,

@@ -1,4 +1,4 @@
-"""Fixtures of the alerting tests: an alert in the database, a real SMTP and HTTP server."""
+"""Fixtures of the alerting tests: alerts in a small world, a real SMTP and HTTP server."""
 
 from __future__ import annotations
 
@@ -19,13 +19,15 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from alerts.outbox import enqueue
 from monitor.config import Settings
-from monitor.records import Alert, AlertEvent, Entity, Indicator
+from monitor.records import Alert, AlertEvent, Channel, Entity, Indicator
 from monitor.vocabulary import AlertStatus, EventKind
 
 CONSOLE_URL = "http://console.example"
 
 SeedAlert = Callable[..., tuple[Alert, AlertEvent]]
+RaiseAlert = Callable[..., tuple[Alert, AlertEvent]]
 
 
 @pytest.fixture
@@ -187,11 +189,19 @@ class Received:
 
 @dataclass
 class HookServer:
-    """A real HTTP server answering POSTs with ``status`` after ``delay`` seconds."""
+    """A real HTTP server answering POSTs with ``status`` and ``answer`` after ``delay`` s.
+
+    ``arrived`` records each request as it comes in, ``requests`` once it is answered.
+    ``respond``, when set, decides (status, answer) from the request itself (a server
+    emulating a chat robot checks the signature that way).
+    """
 
     status: int = 200
     delay: float = 0.0
+    answer: bytes = b""
+    respond: Callable[[Received], tuple[int, bytes]] | None = None
     requests: list[Received] = field(default_factory=list)
+    arrived: list[Received] = field(default_factory=list)
     release: threading.Event = field(default_factory=threading.Event)
     port: int = 0
 
@@ -209,16 +219,20 @@ class _HookHandler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         hook = self.server.hook
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        arrived = Received(self.path, self.headers, body, 0)
+        hook.arrived.append(arrived)
         if hook.delay:
             hook.release.wait(hook.delay)
-        status = hook.status
+        status, answer = hook.respond(arrived) if hook.respond else (hook.status, hook.answer)
         hook.requests.append(Received(self.path, self.headers, body, status))
         try:
             self.send_response(status)
-            self.send_header("Content-Length", "0")
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(answer)))
             self.end_headers()
+            self.wfile.write(answer)
         except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up waiting (the timeout tests)
+            pass  # the client gave up waiting (the timeout and kill tests)
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
@@ -242,3 +256,155 @@ def webhook_server() -> Iterator[HookServer]:
     httpd.shutdown()
     httpd.server_close()
     thread.join(timeout=5)
+
+
+@dataclass
+class World:
+    """Shandong > Weifang and Qingdao; Weifang's power-equipment cluster and its firms."""
+
+    province: Entity
+    weifang: Entity
+    qingdao: Entity
+    cluster: Entity
+    firms: list[Entity]
+    indicators: dict[str, Indicator]
+
+
+def _indicator(code: str, level: str, dimension: str = "economic") -> Indicator:
+    return Indicator(
+        code=code,
+        name_zh={"iva": "工业增加值同比", "output": "集群产值同比", "revenue": "营业收入同比"}.get(
+            code, code
+        ),
+        name_en={
+            "iva": "Industrial value added YoY",
+            "output": "Cluster output YoY",
+            "revenue": "Revenue YoY",
+        }.get(code, code),
+        dimension=dimension,
+        level=level,
+        unit="%",
+        frequency="M",
+        direction="down",
+        transform="yoy",
+    )
+
+
+def build_world(session: Session, *, firms: int = 3) -> World:
+    province = Entity(
+        code="SD", name_zh="山东省", name_en="Shandong", level="government", kind="province"
+    )
+    session.add(province)
+    session.flush()
+    weifang = Entity(
+        code="WF",
+        name_zh="潍坊市",
+        name_en="Weifang",
+        level="government",
+        kind="city",
+        parent_id=province.id,
+    )
+    qingdao = Entity(
+        code="QD",
+        name_zh="青岛市",
+        name_en="Qingdao",
+        level="government",
+        kind="city",
+        parent_id=province.id,
+    )
+    session.add_all([weifang, qingdao])
+    session.flush()
+    cluster = Entity(
+        code="WF-POWER",
+        name_zh="潍坊动力装备集群",
+        name_en="Weifang power equipment",
+        level="industry",
+        kind="cluster",
+        region_id=weifang.id,
+    )
+    session.add(cluster)
+    session.flush()
+    members = [
+        Entity(
+            code=f"F{i:03d}",
+            name_zh=f"企业{i}",
+            name_en=f"Firm {i}",
+            level="enterprise",
+            kind="firm",
+            region_id=weifang.id,
+            cluster_id=cluster.id,
+            synthetic=True,
+        )
+        for i in range(firms)
+    ]
+    session.add_all(members)
+    indicators = {
+        "iva": _indicator("iva", "government"),
+        "output": _indicator("output", "industry"),
+        "revenue": _indicator("revenue", "enterprise"),
+        "energy": _indicator("energy", "enterprise", "environmental"),
+    }
+    session.add_all(indicators.values())
+    session.flush()
+    return World(province, weifang, qingdao, cluster, members, indicators)
+
+
+@pytest.fixture
+def world(database) -> World:
+    with database.session() as session:
+        return build_world(session)
+
+
+@pytest.fixture
+def raise_alert(now: datetime) -> RaiseAlert:
+    """Open a firing alert on (entity, indicator) with its event, like the pipeline does."""
+    serial = itertools.count(1)
+
+    def make(
+        session: Session,
+        entity: Entity,
+        indicator: Indicator,
+        *,
+        severity: str = "orange",
+        status: str = "firing",
+        kind: str = "opened",
+        at: datetime | None = None,
+        period: date = date(2024, 5, 1),
+        channels: list[Channel] | None = None,
+    ) -> tuple[Alert, AlertEvent]:
+        at = at or now
+        entity = session.merge(entity, load=True)
+        indicator = session.merge(indicator, load=True)
+        alert = Alert(
+            fingerprint=f"{entity.id}:{indicator.id}:threshold:{next(serial)}",
+            entity=entity,
+            indicator=indicator,
+            model="threshold",
+            level=indicator.level,
+            dimension=indicator.dimension,
+            severity=severity,
+            worst_severity=severity,
+            status=status,
+            period=period,
+            last_period=period,
+            value=-12.5,
+            threshold=-10.0,
+            opened_at=at,
+            updated_at=at,
+        )
+        event = AlertEvent(
+            alert=alert,
+            kind=kind,
+            at=at,
+            period=period,
+            to_status=status,
+            to_severity=severity,
+            value=-12.5,
+        )
+        session.add_all([alert, event])
+        session.flush()
+        if channels is not None:
+            enqueue(session, alert, event, channels)
+        return alert, event
+
+    return make

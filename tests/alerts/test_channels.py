@@ -3,7 +3,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from alerts.channels import channel_accepts, sync_channels_from_settings
+from alerts.channels import channel_accepts, create_channel, sync_channels_from_settings
+from alerts.errors import AlertError
+from alerts.scopes import scope_of
 from monitor.records import Alert, Channel
 
 
@@ -88,3 +90,55 @@ ACCEPT_CASES = [
 @pytest.mark.parametrize(("fields", "expected"), ACCEPT_CASES)
 def test_channel_accepts_alerts_by_severity_level_and_dimension(fields, expected):
     assert channel_accepts(_channel(**fields), _alert()) is expected
+
+
+def test_a_channel_limited_to_regions_takes_alerts_inside_them_only(database, world, raise_alert):
+    with database.session() as session:
+        weifang_only = _channel(regions=[world.weifang.id])
+        province = _channel(regions=[world.province.id])
+        firm_alert, _event = raise_alert(session, world.firms[0], world.indicators["revenue"])
+        qingdao_alert, _event = raise_alert(session, world.qingdao, world.indicators["iva"])
+        firm, qingdao = scope_of(session, firm_alert), scope_of(session, qingdao_alert)
+
+    assert channel_accepts(weifang_only, firm_alert, firm)
+    assert not channel_accepts(weifang_only, qingdao_alert, qingdao)
+    assert channel_accepts(province, qingdao_alert, qingdao)
+    assert not channel_accepts(weifang_only, firm_alert)  # no scope: cannot tell
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"kind": "pager"}, "unknown channel kind"),
+        ({"kind": "email", "target": "not an address"}, "not an email address"),
+        ({"kind": "dingtalk", "target": "ftp://robot"}, r"http\(s\) URL"),
+        ({"name": " "}, "needs a name"),
+        ({"min_severity": "purple"}, "unknown colour"),
+        ({"levels": ["province"]}, "unknown levels"),
+    ],
+)
+def test_create_channel_refuses_a_bad_channel(database, fields, message):
+    values = {"kind": "wecom", "name": "duty", "target": "https://qyapi.example/send?key=k"}
+    values.update(fields)
+    with database.session() as session, pytest.raises(AlertError, match=message):
+        create_channel(session, **values)
+
+
+def test_create_channel_keeps_the_secret_and_filters(database):
+    with database.session() as session:
+        channel = create_channel(
+            session,
+            kind="feishu",
+            name="飞书值班群",
+            target="https://open.feishu.example/hook/abc",
+            secret="s3",
+            levels=["government"],
+            min_severity="orange",
+        )
+
+    assert (channel.kind, channel.secret, channel.levels, channel.min_severity) == (
+        "feishu",
+        "s3",
+        ["government"],
+        "orange",
+    )

@@ -7,10 +7,10 @@ from datetime import timedelta
 from sqlalchemy import select, update
 
 from alerts.channels import sync_channels_from_settings
-from alerts.dispatch import LEASE, claim, deliver_due, retry_delay
+from alerts.dispatch import LEASE, claim, deliver_due, due_delivery_ids, retry_delay
 from alerts.errors import TransportError
 from alerts.outbox import enqueue
-from monitor.records import Channel, Notification
+from monitor.records import Channel, Delivery, Notification
 
 
 def _queue(database, settings, seed_alert, *, alerts=1) -> list[int]:
@@ -34,9 +34,29 @@ class FailingTransport:
         self.error = error
         self.calls = 0
 
-    def send(self, message, idempotency_key) -> None:
+    def send(self, digest, idempotency_key) -> None:
         self.calls += 1
         raise self.error
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, int]] = []
+
+    def send(self, digest, idempotency_key) -> None:
+        self.sent.append((idempotency_key, len(digest.notices)))
+
+
+def _one_delivery(database, settings, seed_alert, now) -> int:
+    _queue(database, settings, seed_alert)
+    deliver_due(database, settings, now=now, transport_factory=lambda c, s: _Never())
+    with database.session() as session:
+        return session.scalars(select(Delivery.id)).one()
+
+
+class _Never:
+    def send(self, digest, idempotency_key) -> None:
+        raise TransportError("down for the test")
 
 
 def test_reaching_max_attempts_is_dead(database, make_settings, seed_alert, now):
@@ -58,8 +78,10 @@ def test_reaching_max_attempts_is_dead(database, make_settings, seed_alert, now)
     assert transport.calls == 3
     with database.session() as session:
         notification = session.get_one(Notification, notification_id)
+        delivery = session.scalars(select(Delivery)).one()
     assert (notification.status, notification.attempts) == ("dead", 3)
-    assert notification.last_error == "webhook answered 503"
+    assert (delivery.status, delivery.attempts) == ("dead", 3)
+    assert notification.last_error == delivery.last_error == "webhook answered 503"
 
 
 def test_retry_delay_doubles_from_thirty_seconds_up_to_an_hour():
@@ -80,26 +102,20 @@ def test_retry_delay_jitter_stays_within_twenty_percent():
     assert retry_delay(1, rand=lambda: 1.0) == timedelta(seconds=36)
 
 
-def test_one_failing_notification_does_not_stop_the_others(
-    database, make_settings, seed_alert, now
-):
+def test_one_failing_channel_does_not_stop_the_others(database, make_settings, seed_alert, now):
     settings = make_settings(webhook_urls=("http://h.example/bad", "http://h.example/good"))
     _queue(database, settings, seed_alert, alerts=2)
-    sent: list[str] = []
-
-    class Recorder:
-        def send(self, message, idempotency_key) -> None:
-            sent.append(idempotency_key)
+    recorder = Recorder()
 
     def factory(channel: Channel, settings):
         if channel.target.endswith("/bad"):
             return FailingTransport(RuntimeError("bug in a transport"))
-        return Recorder()
+        return recorder
 
     report = deliver_due(database, settings, now=now, transport_factory=factory)
 
     assert (report.sent, report.retried, report.dead) == (2, 2, 0)
-    assert len(sent) == 2
+    assert len(recorder.sent) == 2
     assert _statuses(database) == {"sent": 2, "pending": 2}
 
 
@@ -114,61 +130,65 @@ def test_an_unexpected_error_is_stored_without_its_text(database, make_settings,
         assert session.get_one(Notification, notification_id).last_error == "unexpected ValueError"
 
 
-def test_a_notification_claimed_by_a_live_worker_is_not_taken(
-    database, make_settings, seed_alert, now
-):
+def test_a_delivery_claimed_by_a_live_worker_is_not_taken(database, make_settings, seed_alert, now):
     settings = make_settings(webhook_urls=("http://h.example/x",))
-    (notification_id,) = _queue(database, settings, seed_alert)
+    delivery_id = _one_delivery(database, settings, seed_alert, now)
+    retry_at = now + timedelta(hours=1)
 
-    assert claim(database, notification_id, now=now)
-    assert not claim(database, notification_id, now=now + LEASE / 2)
+    assert claim(database, delivery_id, now=retry_at)
+    assert not claim(database, delivery_id, now=retry_at + LEASE / 2)
 
 
 def test_a_crashed_workers_claim_is_taken_over_after_its_lease(
     database, make_settings, seed_alert, now
 ):
     settings = make_settings(webhook_urls=("http://h.example/x",))
-    (notification_id,) = _queue(database, settings, seed_alert)
-    assert claim(database, notification_id, now=now)  # then the worker dies
-    sent: list[str] = []
-
-    class Recorder:
-        def send(self, message, idempotency_key) -> None:
-            sent.append(idempotency_key)
+    delivery_id = _one_delivery(database, settings, seed_alert, now)
+    retry_at = now + timedelta(hours=1)
+    assert claim(database, delivery_id, now=retry_at)  # then the worker dies
+    recorder = Recorder()
 
     during = deliver_due(
-        database, settings, now=now + LEASE / 2, transport_factory=lambda c, s: Recorder()
+        database, settings, now=retry_at + LEASE / 2, transport_factory=lambda c, s: recorder
     )
     after = deliver_due(
         database,
         settings,
-        now=now + LEASE + timedelta(seconds=1),
-        transport_factory=lambda c, s: Recorder(),
+        now=retry_at + LEASE + timedelta(seconds=1),
+        transport_factory=lambda c, s: recorder,
     )
 
     assert during.sent == 0
     assert after.sent == 1
     with database.session() as session:
-        notification = session.get_one(Notification, notification_id)
-    assert (notification.status, notification.attempts) == ("sent", 2)
+        delivery = session.get_one(Delivery, delivery_id)
+        notification = session.scalars(select(Notification)).one()
+    assert (delivery.status, delivery.attempts) == ("sent", 3)
+    assert (notification.status, notification.attempts) == ("sent", 3)
 
 
-def test_a_retry_claimed_by_another_worker_is_not_sent_early(
-    database, make_settings, seed_alert, now
-):
+def test_a_retry_is_not_sent_before_its_time(database, make_settings, seed_alert, now):
     settings = make_settings(webhook_urls=("http://h.example/x",))
-    (notification_id,) = _queue(database, settings, seed_alert)
+    delivery_id = _one_delivery(database, settings, seed_alert, now)
+    with database.session() as session:
+        retry_at = session.get_one(Delivery, delivery_id).next_attempt_at
+
+    assert not claim(database, delivery_id, now=retry_at - timedelta(seconds=1))
+    assert due_delivery_ids(database, now=retry_at, limit=10) == [delivery_id]
+
+
+def test_a_sent_delivery_is_never_claimed_again(database, make_settings, seed_alert, now):
+    settings = make_settings(webhook_urls=("http://h.example/x",))
+    delivery_id = _one_delivery(database, settings, seed_alert, now)
     with database.session() as session:
         session.execute(
-            update(Notification)
-            .where(Notification.id == notification_id)
-            .values(next_attempt_at=now + timedelta(seconds=30))
+            update(Delivery).where(Delivery.id == delivery_id).values(status="sent", attempts=9)
         )
 
-    assert not claim(database, notification_id, now=now)
+    assert not claim(database, delivery_id, now=now + timedelta(days=1))
 
 
-def test_two_concurrent_workers_send_each_notification_exactly_once(
+def test_two_concurrent_workers_send_each_message_exactly_once(
     any_database, make_settings, seed_alert, webhook_server, now
 ):
     database = any_database

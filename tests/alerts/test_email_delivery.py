@@ -3,6 +3,7 @@ from __future__ import annotations
 import shutil
 import ssl
 import subprocess
+from collections import Counter
 from datetime import timedelta
 
 import pytest
@@ -250,3 +251,29 @@ def test_disabled_channel_is_not_sent(database, make_settings, seed_alert, start
     assert report.dead == 1
     assert "disabled" in _notification(database, notification_id).last_error
     assert server.mailbox.messages == []
+
+
+def test_smtp_down_then_back_every_notification_arrives_exactly_once(
+    database, make_settings, seed_alert, start_smtp, unused_port, now
+):
+    settings = make_settings(
+        smtp=_smtp(unused_port), email_to=("gov@example.cn", "duty@example.cn")
+    )
+    with database.session() as session:
+        channels = sync_channels_from_settings(session, settings)
+        for city in ("weifang", "qingdao", "yantai"):
+            alert, event = seed_alert(session, entity_code=city, entity_name_zh=city)
+            enqueue(session, alert, event, channels)
+
+    down = [deliver_due(database, settings, now=now + timedelta(minutes=m)) for m in (0, 1, 3)]
+    server = start_smtp(port=unused_port)
+    back = [deliver_due(database, settings, now=now + timedelta(hours=h)) for h in (1, 2, 3)]
+
+    assert sum(report.sent for report in down) == 0
+    assert sum(report.retried for report in down) >= 6
+    assert [report.sent for report in back] == [6, 0, 0]
+    received = Counter((mail["To"], mail["Subject"]) for mail in server.mailbox.messages)
+    assert len(received) == 6
+    assert set(received.values()) == {1}
+    with database.session() as session:
+        assert set(session.scalars(select(Notification.status))) == {"sent"}

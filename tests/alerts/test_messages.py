@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-import json
 from datetime import date
 
-from alerts.messages import build_message
-from alerts.outbox import enqueue
-from monitor.records import AlertEvent, Channel
+from alerts.messages import build_message, render, render_markdown
+from alerts.notices import digest_of, notice_of
+from alerts.playbooks import set_playbook
+from monitor.records import AlertEvent, Channel, Observation, Score, Threshold
 
 BASE = "http://console.example/"
 
@@ -86,54 +86,124 @@ def test_escalation_and_resolution_have_their_own_subjects(database, seed_alert,
     assert done_zh.subject.startswith("[橙色预警 · 已解除] ")
 
 
-def test_payload_carries_the_documented_fields(database, seed_alert):
+def test_resolved_notice_carries_duration_and_worst_colour(database, seed_alert, now):
     with database.session() as session:
-        channel = Channel(kind="webhook", target="http://h.example/x", name="x")
+        alert, _opened = seed_alert(session, severity="orange")
+        alert.worst_severity = "red"
+        alert.status = "resolved"
+        alert.last_period = date(2024, 7, 1)  # the last month it warned
+        alert.resolved_period = date(2024, 8, 1)  # the first month back to normal
+        alert.resolved_at = now
+        resolved = AlertEvent(
+            alert=alert, kind="resolved", at=now, period=date(2024, 8, 1), from_severity="orange"
+        )
+        session.add(resolved)
+        session.flush()
+        zh = build_message((alert, resolved), base_url=BASE, locale="zh_CN")
+        en = build_message((alert, resolved), base_url=BASE, locale="en")
+
+    assert "持续：2024年5月至2024年7月（3期）" in zh.text
+    assert "最高级别：红色" in zh.text
+    assert "Lasted: May 2024 to Jul 2024 (3 periods)" in en.text
+    assert "Worst colour: red" in en.text
+    assert "Worst colour" in en.html and "Worst colour" in en.markdown
+
+
+def test_message_carries_the_charts_key_numbers_and_the_playbook(database, seed_alert, now):
+    with database.session() as session:
+        alert, event = seed_alert(session)
+        session.add(
+            Threshold(
+                model="threshold",
+                level="government",
+                dimension="economic",
+                blue=0.0,
+                yellow=-1.0,
+                orange=-2.0,
+                red=-3.0,
+                clear=0.5,
+            )
+        )
+        for month, score in ((3, 0.4), (4, -1.5), (5, -3.2)):
+            session.add(
+                Score(
+                    indicator_id=alert.indicator_id,
+                    entity_id=alert.entity_id,
+                    model="threshold",
+                    period=date(2024, month, 1),
+                    score=score,
+                )
+            )
+        session.add(
+            Observation(
+                indicator_id=alert.indicator_id,
+                entity_id=alert.entity_id,
+                period=date(2024, 5, 1),
+                value=812.5,
+            )
+        )
+        set_playbook(
+            session,
+            dimension="economic",
+            level="government",
+            text_zh="联系市工信局，核查重点企业开工率。",
+            text_en="Call the city industry bureau; check key firms' utilisation.",
+            actor="admin",
+        )
+        message = build_message((alert, event), base_url=BASE, locale="zh_CN")
+        english = build_message((alert, event), base_url=BASE, locale="en")
+
+    assert "近期数值：2024年3月 0.4% · 2024年4月 -1.5% · 2024年5月 -3.2%" in message.text
+    assert "阈值：蓝色 0% · 黄色 -1% · 橙色 -2% · 红色 -3%（解除线 0.5%）" in message.text
+    assert "本期报告值：812.5%" in message.text
+    assert "应对预案：\n联系市工信局，核查重点企业开工率。" in message.text
+    assert "联系市工信局" in message.html and "联系市工信局" in message.markdown
+    assert "Playbook: \nCall the city industry bureau" in english.text
+
+
+def _group(database, seed_alert, count: int, locale: str = "zh_CN"):
+    with database.session() as session:
+        channel = Channel(kind="email", target="ops@example.cn", name="ops", locale=locale)
         session.add(channel)
-        alert, event = seed_alert(session)
-        (notification,) = enqueue(session, alert, event, [channel])
-        payload = build_message(notification, base_url=BASE, locale="zh_CN").payload
-
-    assert payload == {
-        "version": "1",
-        "idempotency_key": notification.idempotency_key,
-        "event": "opened",
-        "alert": {
-            "id": alert.id,
-            "fingerprint": alert.fingerprint,
-            "status": "firing",
-            "severity": "red",
-            "worst_severity": "red",
-            "model": "threshold",
-            "level": "government",
-            "dimension": "economic",
-            "period": "2024-05-01",
-            "value": -3.2,
-            "threshold": -2.0,
-            "opened_at": "2024-07-01T07:55:00Z",
-            "url": f"http://console.example/alerts/{alert.id}",
-            "entity": {
-                "code": "weifang",
-                "name_zh": "潍坊市",
-                "name_en": "Weifang",
-                "level": "government",
-            },
-            "indicator": {
-                "code": "industrial_va_yoy",
-                "name_zh": "工业增加值同比",
-                "name_en": "Industrial value added YoY",
-                "dimension": "economic",
-                "frequency": "M",
-                "unit": "%",
-            },
-        },
-    }
-    assert json.loads(json.dumps(payload)) == payload
+        notices = []
+        for number in range(count):
+            alert, event = seed_alert(
+                session,
+                level="enterprise",
+                entity_code=f"firm-{number:03d}",
+                entity_name_zh=f"企业{number}",
+                entity_name_en=f"Firm {number}",
+                severity="red" if number == 0 else "yellow",
+            )
+            notices.append(notice_of(alert, event, session=session))
+        return digest_of(
+            session,
+            notices,
+            channel=channel,
+            group_key="enterprise|economic|entity:0",
+            base_url=BASE,
+        )
 
 
-def test_preview_payload_has_no_idempotency_key(database, seed_alert):
-    with database.session() as session:
-        alert, event = seed_alert(session)
-        payload = build_message((alert, event), base_url=BASE, locale="en").payload
+def test_a_group_message_lists_every_alert_under_one_headline(database, seed_alert):
+    digest = _group(database, seed_alert, 12)
 
-    assert payload["idempotency_key"] is None
+    message = render(digest)
+
+    assert message.subject.startswith("[红色预警] 12条 · 企业 · 经济 — ")
+    assert "12条企业层级经济维度预警" in message.text
+    assert message.text.count("http://console.example/alerts/") == 13  # 12 alerts + the list
+    assert "1. [红色] 企业0 · 工业增加值同比 · 2024年5月 · -3.2%（越过阈值 -2%） · 新预警" in (
+        message.text
+    )
+    assert message.html.count("<li>") == 12
+
+
+def test_a_long_group_is_cut_to_the_robots_size_with_a_pointer_to_the_rest(database, seed_alert):
+    digest = _group(database, seed_alert, 40)
+
+    markdown = render_markdown(digest, max_bytes=4096)
+
+    assert len(markdown.encode("utf-8")) <= 4096
+    assert "另有" in markdown and "条预警，请在控制台查看" in markdown
+    assert "企业0" in markdown  # the worst (red) comes first

@@ -6,6 +6,7 @@ from datetime import date
 from sqlalchemy import func, select
 
 from alerts.outbox import NOTIFYING_EVENTS, enqueue, idempotency_key
+from alerts.routing import add_route
 from alerts.workflow import acknowledge, resolve
 from monitor.records import AlertEvent, Channel, Notification
 
@@ -80,8 +81,16 @@ def test_enqueue_flushes_an_unsaved_event_to_key_the_rows(database, seed_alert, 
         assert {n.event_id for n in created} == {escalated.id}
 
 
-def test_only_opened_escalated_and_resolved_events_notify(database, seed_alert, now):
-    assert NOTIFYING_EVENTS == {"opened", "escalated", "resolved"}
+def test_only_news_notifies_not_staff_actions_or_notes(database, seed_alert, now):
+    assert NOTIFYING_EVENTS == {
+        "opened",
+        "confirmed",
+        "escalated",
+        "resolved",
+        "stale",
+        "settled",
+        "repeated",
+    }
     with database.session() as session:
         channels = _channels(session)
         alert, _opened = seed_alert(session)
@@ -93,6 +102,84 @@ def test_only_opened_escalated_and_resolved_events_notify(database, seed_alert, 
         assert enqueue(session, alert, acknowledged, channels) == []
         assert enqueue(session, alert, note, channels) == []
         assert len(enqueue(session, alert, resolved, channels)) == 3
+
+
+def test_a_pending_alert_notifies_nobody_until_confirmed(database, seed_alert, now):
+    with database.session() as session:
+        channels = _channels(session)
+        alert, _opened = seed_alert(session)
+        pending = AlertEvent(alert=alert, kind="opened", at=now, to_status="pending")
+        dropped = AlertEvent(
+            alert=alert, kind="resolved", at=now, from_status="pending", to_status="resolved"
+        )
+        confirmed = AlertEvent(
+            alert=alert, kind="confirmed", at=now, from_status="pending", to_status="firing"
+        )
+        session.add_all([pending, dropped, confirmed])
+
+        assert enqueue(session, alert, pending, channels) == []
+        assert enqueue(session, alert, dropped, channels) == []
+        assert len(enqueue(session, alert, confirmed, channels)) == 3
+
+
+def test_notices_carry_their_group_key(database, seed_alert):
+    with database.session() as session:
+        channels = _channels(session)
+        alert, event = seed_alert(session, level="government")
+        created = enqueue(session, alert, event, channels)
+
+    assert {n.group_key for n in created} == {f"government|economic|entity:{alert.entity_id}"}
+
+
+def test_a_flapping_alerts_notices_are_written_held(database, seed_alert, now):
+    with database.session() as session:
+        channels = _channels(session)
+        alert, event = seed_alert(session)
+        alert.flapping = True
+        held = enqueue(session, alert, event, channels)
+        settled = AlertEvent(alert=alert, kind="settled", at=now, to_status="firing")
+        session.add(settled)
+        told = enqueue(session, alert, settled, channels)
+
+    assert {(n.status, n.muted_reason) for n in held} == {
+        ("held", "flapping: held until the alert settles")
+    }
+    assert {n.status for n in told} == {"pending"}
+
+
+def test_routes_pick_the_channels_first_match_first(database, seed_alert):
+    with database.session() as session:
+        channels = _channels(session)
+        by_name = {channel.name: channel for channel in channels}
+        add_route(session, name="government staff", channel=by_name["gov"], levels=["government"])
+        add_route(session, name="everything else", channel=by_name["all"], position=9)
+        government, opened = seed_alert(session, level="government")
+        firm, firm_opened = seed_alert(session, level="enterprise", entity_code="firm-1")
+
+        to_government = enqueue(session, government, opened, channels)
+        to_firm = enqueue(session, firm, firm_opened, channels)
+
+    assert [n.channel.name for n in to_government] == ["gov"]
+    assert [n.channel.name for n in to_firm] == ["all"]
+
+
+def test_a_route_that_continues_adds_more_channels(database, seed_alert):
+    with database.session() as session:
+        channels = _channels(session)
+        by_name = {channel.name: channel for channel in channels}
+        add_route(
+            session,
+            name="copy red to the duty webhook",
+            channel=by_name["red"],
+            min_severity="red",
+            continue_matching=True,
+        )
+        add_route(session, name="all", channel=by_name["all"], position=1)
+        alert, event = seed_alert(session, severity="red")
+
+        created = enqueue(session, alert, event, channels)
+
+    assert sorted(n.channel.name for n in created) == ["all", "red"]
 
 
 def test_idempotency_key_is_stable_hex_and_distinct_per_pair():

@@ -1,0 +1,246 @@
+"""Silences: matchers, one-off and recurring windows (Asia/Shanghai), and muting notices."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+from alerts.dispatch import deliver_due
+from alerts.errors import AlertError
+from alerts.outbox import enqueue
+from alerts.scopes import scope_of
+from alerts.silences import (
+    active_silences,
+    create_silence,
+    expire_silence,
+    list_silences,
+    next_window,
+    silence_matches,
+    silence_state,
+    window_at,
+)
+from monitor.records import Alert, Channel, Notification, Silence
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def local(*args: int) -> datetime:
+    return datetime(*args, tzinfo=SHANGHAI)
+
+
+def _silence(**fields) -> Silence:
+    values = {
+        "levels": [],
+        "dimensions": [],
+        "region_ids": [],
+        "cluster_ids": [],
+        "entity_ids": [],
+        "indicator_ids": [],
+        "recurrence": None,
+        "repeat_until": None,
+        "expired_at": None,
+        "author": "analyst",
+        "reason": "test",
+    }
+    values.update(fields)
+    return Silence(**values)
+
+
+def test_spring_festival_weeks_recur_every_year_in_beijing_time():
+    festival = _silence(
+        levels=["enterprise"],
+        starts_at=local(2024, 2, 8),
+        ends_at=local(2024, 2, 18),
+        recurrence="yearly",
+    )
+
+    assert window_at(festival, local(2025, 2, 10, 0, 30)) == (
+        datetime(2025, 2, 7, 16, 0, tzinfo=UTC),
+        datetime(2025, 2, 17, 16, 0, tzinfo=UTC),
+    )
+    assert window_at(festival, local(2025, 2, 18, 0, 0)) is None
+    assert window_at(festival, local(2024, 2, 7, 23, 59)) is None
+    assert window_at(festival, local(2030, 2, 9)) is not None
+
+
+def test_a_yearly_window_may_span_new_year():
+    shutdown = _silence(
+        entity_ids=[7],
+        starts_at=local(2023, 12, 28),
+        ends_at=local(2024, 1, 6),
+        recurrence="yearly",
+    )
+
+    assert window_at(shutdown, local(2026, 1, 3)) is not None
+    assert window_at(shutdown, local(2025, 12, 29)) is not None
+    assert window_at(shutdown, local(2026, 1, 7)) is None
+
+
+def test_weekly_and_monthly_windows_repeat_until_their_end():
+    weekend = _silence(
+        levels=["enterprise"],
+        starts_at=local(2024, 6, 1),  # a Saturday
+        ends_at=local(2024, 6, 3),
+        recurrence="weekly",
+        repeat_until=local(2024, 7, 1),
+    )
+    month_start = _silence(
+        levels=["government"],
+        starts_at=local(2024, 1, 1, 0),
+        ends_at=local(2024, 1, 1, 8),
+        recurrence="monthly",
+    )
+
+    assert window_at(weekend, local(2024, 6, 16, 12)) is not None  # a Sunday
+    assert window_at(weekend, local(2024, 6, 17, 12)) is None  # a Monday
+    assert window_at(weekend, local(2024, 7, 6, 12)) is None  # after repeat_until
+    assert window_at(month_start, local(2024, 9, 1, 7, 59)) is not None
+    assert window_at(month_start, local(2024, 9, 1, 8, 0)) is None
+
+
+def test_a_silence_is_pending_active_then_expired():
+    once = _silence(levels=["industry"], starts_at=local(2024, 7, 1), ends_at=local(2024, 7, 2))
+    yearly = _silence(
+        levels=["industry"],
+        starts_at=local(2024, 7, 1),
+        ends_at=local(2024, 7, 2),
+        recurrence="yearly",
+    )
+
+    assert silence_state(once, local(2024, 6, 30)) == "pending"
+    assert silence_state(once, local(2024, 7, 1, 12)) == "active"
+    assert silence_state(once, local(2024, 7, 3)) == "expired"
+    assert silence_state(yearly, local(2024, 7, 3)) == "pending"
+    assert next_window(yearly, local(2024, 7, 3)) == (
+        local(2025, 7, 1).astimezone(UTC),
+        local(2025, 7, 2).astimezone(UTC),
+    )
+
+
+def test_matchers_must_all_hold(database, world, raise_alert):
+    with database.session() as session:
+        firm, _ = raise_alert(session, world.firms[0], world.indicators["revenue"])
+        scope = scope_of(session, firm)
+
+    def match(**fields) -> bool:
+        return silence_matches(_silence(**fields), scope)
+
+    assert match(levels=["enterprise"])
+    assert match(region_ids=[world.province.id])  # the firm is in Shandong
+    assert match(cluster_ids=[world.cluster.id], dimensions=["economic"])
+    assert match(entity_ids=[world.firms[0].id], indicator_ids=[world.indicators["revenue"].id])
+    assert not match(levels=["enterprise"], dimensions=["trade"])
+    assert not match(region_ids=[world.qingdao.id])
+    assert not match(indicator_ids=[world.indicators["energy"].id])
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"reason": "  "}, "needs a reason"),
+        ({"author": ""}, "needs an author"),
+        ({"levels": []}, "at least one matcher"),
+        ({"ends_at": local(2024, 6, 30)}, "end after it starts"),
+        ({"starts_at": local(2024, 1, 1), "ends_at": local(2024, 1, 2)}, "already be over"),
+        ({"recurrence": "weekly", "ends_at": local(2024, 7, 20)}, "longer than its period"),
+        ({"recurrence": "daily"}, "unknown recurrence"),
+        ({"starts_at": datetime(2024, 7, 1)}, "time zone"),
+    ],
+)
+def test_create_silence_refuses_a_bad_silence(database, now, fields, message):
+    values = {
+        "author": "analyst",
+        "reason": "plant shutdown",
+        "starts_at": local(2024, 7, 1),
+        "ends_at": local(2024, 7, 10),
+        "levels": ["enterprise"],
+    }
+    values.update(fields)
+    with database.session() as session, pytest.raises(AlertError, match=message):
+        create_silence(session, now=now, **values)
+
+
+def test_a_matching_silence_mutes_notices_and_names_itself(
+    database, world, raise_alert, make_settings, now
+):
+    sent = []
+
+    class Recorder:
+        def send(self, digest, idempotency_key) -> None:
+            sent.extend(n.entity_code for n in digest.notices)
+
+    with database.session() as session:
+        channel = Channel(kind="webhook", target="http://h.example/x", name="hook")
+        session.add(channel)
+        session.flush()
+        silence = create_silence(
+            session,
+            author="李工",
+            reason="春节停产检修",
+            starts_at=now - timedelta(days=1),
+            ends_at=now + timedelta(days=7),
+            entity_ids=[world.firms[0].id],
+            now=now,
+        )
+        muted, _ = raise_alert(
+            session, world.firms[0], world.indicators["energy"], channels=[channel]
+        )
+        raise_alert(session, world.firms[1], world.indicators["energy"], channels=[channel])
+
+    report = deliver_due(
+        database,
+        make_settings(),
+        now=now + timedelta(minutes=1),
+        transport_factory=lambda c, s: Recorder(),
+    )
+
+    with database.session() as session:
+        status, reason = session.execute(
+            select(Notification.status, Notification.muted_reason).where(
+                Notification.alert_id == muted.id
+            )
+        ).one()
+        assert session.get_one(Alert, muted.id).status == "firing"
+        assert [s.id for s in active_silences(session, now)] == [silence.id]
+    assert (report.sent, report.muted) == (1, 1)
+    assert sent == ["F001"]
+    assert (status, reason) == ("silenced", f"silence {silence.id} by 李工: 春节停产检修")
+
+
+def test_an_expired_silence_mutes_no_more(database, world, raise_alert, make_settings, now):
+    with database.session() as session:
+        channel = Channel(kind="webhook", target="http://h.example/x", name="hook")
+        session.add(channel)
+        silence = create_silence(
+            session,
+            author="analyst",
+            reason="maintenance",
+            starts_at=now,
+            ends_at=now + timedelta(days=1),
+            levels=["enterprise"],
+            now=now,
+        )
+        expire_silence(session, silence, actor="analyst", now=now + timedelta(minutes=1))
+        later = now + timedelta(minutes=2)
+        alert, event = raise_alert(session, world.firms[0], world.indicators["energy"], at=later)
+        enqueue(session, alert, event, [channel])
+
+    class Recorder:
+        def send(self, digest, idempotency_key) -> None:
+            pass
+
+    report = deliver_due(
+        database,
+        make_settings(),
+        now=later + timedelta(minutes=1),
+        transport_factory=lambda c, s: Recorder(),
+    )
+
+    with database.session() as session:
+        listed = list_silences(session, later, include_expired=True)
+        assert list_silences(session, later) == []
+    assert report.sent == 1
+    assert [(s.id, state) for s, state in listed] == [(silence.id, "expired")]
