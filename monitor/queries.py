@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, and_, extract, func, or_, select
+from sqlalchemy import ColumnElement, and_, case, extract, func, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from monitor.errors import ClusterWatchError, NotFound
@@ -24,6 +24,7 @@ from monitor.records import (
     Indicator,
     JobRun,
     Observation,
+    RejectedRow,
     Score,
     Source,
     StageRecord,
@@ -43,6 +44,9 @@ DEFAULT_PER_PAGE = 50
 MAX_PER_PAGE = 500
 MAX_ENTITY_QUERY = 200
 OPEN = "open"
+STAGE_MODEL = "stage"
+MODELS = (*(kind.value for kind in ModelKind), STAGE_MODEL)
+SORTS = ("-opened", "opened", "-period", "period", "-severity", "severity")
 LATE_GRACE = timedelta(hours=1)
 
 T = TypeVar("T")
@@ -75,6 +79,26 @@ def _positive(name: str, raw: str | None, default: int, maximum: int) -> int:
     return number
 
 
+def _code(name: str, raw: str | None) -> str | None:
+    value = (raw or "").strip()
+    if len(value) > MAX_ENTITY_QUERY:
+        raise InvalidFilter(f"{name} must be at most {MAX_ENTITY_QUERY} characters")
+    return value or None
+
+
+def _month(name: str, raw: str | None) -> date | None:
+    """A period bound as ``YYYY-MM`` (or ``YYYY-MM-DD``), as the first day of that month."""
+    value = (raw or "").strip()
+    if not value:
+        return None
+    try:
+        if len(value) == len("2024-01"):
+            return date.fromisoformat(value + "-01")
+        return date.fromisoformat(value).replace(day=1)
+    except ValueError:
+        raise InvalidFilter(f"{name} must look like 2024-03; got {value!r}") from None
+
+
 @dataclass(frozen=True)
 class AlertFilters:
     """What an alert list is narrowed to; ``None`` means any.
@@ -89,6 +113,11 @@ class AlertFilters:
     status: str | None = None
     entity: str | None = None
     model: str | None = None
+    region: str | None = None
+    cluster: str | None = None
+    period_from: date | None = None
+    period_to: date | None = None
+    sort: str = SORTS[0]
     page: int = 1
     per_page: int = DEFAULT_PER_PAGE
 
@@ -104,7 +133,12 @@ class AlertFilters:
             severity=_choice("severity", args.get("severity"), Severity),
             status=_choice("status", args.get("status"), [OPEN, *AlertStatus]),
             entity=entity or None,
-            model=_choice("model", args.get("model"), ModelKind),
+            model=_choice("model", args.get("model"), MODELS),
+            region=_code("region", args.get("region")),
+            cluster=_code("cluster", args.get("cluster")),
+            period_from=_month("period_from", args.get("period_from")),
+            period_to=_month("period_to", args.get("period_to")),
+            sort=_choice("sort", args.get("sort"), SORTS) or SORTS[0],
             page=_positive("page", args.get("page"), 1, 10**9),
             per_page=_positive("per_page", args.get("per_page"), DEFAULT_PER_PAGE, MAX_PER_PAGE),
         )
@@ -119,6 +153,11 @@ class AlertFilters:
             "status": current.status,
             "entity": current.entity,
             "model": current.model,
+            "region": current.region,
+            "cluster": current.cluster,
+            "period_from": current.period_from.strftime("%Y-%m") if current.period_from else None,
+            "period_to": current.period_to.strftime("%Y-%m") if current.period_to else None,
+            "sort": current.sort if current.sort != SORTS[0] else None,
             "page": str(current.page) if current.page != 1 else None,
             "per_page": str(current.per_page) if current.per_page != DEFAULT_PER_PAGE else None,
         }
@@ -176,7 +215,31 @@ def _alert_conditions(filters: AlertFilters) -> list[ColumnElement[bool]]:
             )
         )
         conditions.append(Alert.entity_id.in_(matching))
+    for code, column in ((filters.region, Entity.region_id), (filters.cluster, Entity.cluster_id)):
+        if code:
+            anchor = select(Entity.id).where(Entity.code == code).scalar_subquery()
+            members = select(Entity.id).where(
+                or_(Entity.id == anchor, column == anchor, Entity.parent_id == anchor)
+            )
+            conditions.append(Alert.entity_id.in_(members))
+    if filters.period_from:
+        conditions.append(Alert.period >= filters.period_from)
+    if filters.period_to:
+        conditions.append(Alert.period <= filters.period_to)
     return conditions
+
+
+def _severity_rank() -> ColumnElement[int]:
+    return case({severity.value: severity.rank for severity in Severity}, value=Alert.severity)
+
+
+def _alert_order(sort: str) -> list[Any]:
+    descending = sort.startswith("-")
+    key = sort.lstrip("-")
+    column: Any = {"opened": Alert.opened_at, "period": Alert.period}.get(key) or _severity_rank()
+    first = column.desc() if descending else column.asc()
+    tie = Alert.id.desc() if descending else Alert.id.asc()
+    return [first, tie]
 
 
 def list_alerts(session: Session, filters: AlertFilters) -> Page[Alert]:
@@ -187,7 +250,7 @@ def list_alerts(session: Session, filters: AlertFilters) -> Page[Alert]:
         select(Alert)
         .where(*conditions)
         .options(joinedload(Alert.entity), joinedload(Alert.indicator))
-        .order_by(Alert.opened_at.desc(), Alert.id.desc())
+        .order_by(*_alert_order(filters.sort))
         .limit(filters.per_page)
         .offset((filters.page - 1) * filters.per_page)
     )
@@ -568,3 +631,97 @@ def source_freshness(session: Session, now: datetime) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+def entity_choices(
+    session: Session, *, level: str | None = None, kind: str | None = None, locale: str = "zh_CN"
+) -> list[tuple[str, str]]:
+    """``(code, name)`` pairs of the entities of one level or kind, for filter boxes."""
+    statement = select(Entity).order_by(Entity.code)
+    if level:
+        statement = statement.where(Entity.level == level)
+    if kind:
+        statement = statement.where(Entity.kind == kind)
+    return [(entity.code, entity.name(locale)) for entity in session.scalars(statement)]
+
+
+def entity_indicators(session: Session, entity_id: int) -> list[dict[str, Any]]:
+    """Every indicator observed for one entity: its values oldest first and latest colour.
+
+    The colour is the latest scored period's worst colour over the models; two queries.
+    """
+    observed = session.execute(
+        select(Indicator, Observation.period, Observation.value)
+        .join(Observation, Observation.indicator_id == Indicator.id)
+        .where(Observation.entity_id == entity_id)
+        .order_by(Indicator.dimension, Indicator.code, Observation.period)
+    ).all()
+    latest = (
+        select(Score.indicator_id, func.max(Score.period).label("period"))
+        .where(Score.entity_id == entity_id)
+        .group_by(Score.indicator_id)
+        .subquery()
+    )
+    colours: dict[int, str | None] = {}
+    scored = session.execute(
+        select(Score.indicator_id, Score.severity)
+        .join(
+            latest,
+            and_(latest.c.indicator_id == Score.indicator_id, latest.c.period == Score.period),
+        )
+        .where(Score.entity_id == entity_id)
+    )
+    for indicator_id, severity in scored:
+        known = colours.get(indicator_id)
+        if severity and (known is None or Severity(severity).rank > Severity(known).rank):
+            colours[indicator_id] = severity
+        colours.setdefault(indicator_id, None)
+    rows: dict[int, dict[str, Any]] = {}
+    for indicator, period, value in observed:
+        row = rows.setdefault(
+            indicator.id,
+            {"indicator": indicator, "points": [], "severity": colours.get(indicator.id)},
+        )
+        row["points"].append((iso_period(period), value))
+    return list(rows.values())
+
+
+def entity_alerts(
+    session: Session, entity_id: int, *, open_only: bool, limit: int = 20
+) -> list[Alert]:
+    """An entity's open (or closed) alerts, newest first, at most ``limit``."""
+    open_values = [status.value for status in OPEN_STATUSES]
+    status = Alert.status.in_(open_values) if open_only else Alert.status.not_in(open_values)
+    statement = (
+        select(Alert)
+        .where(Alert.entity_id == entity_id, status)
+        .options(joinedload(Alert.indicator))
+        .order_by(Alert.opened_at.desc(), Alert.id.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(statement))
+
+
+def recent_runs(session: Session, source_id: int, limit: int = 20) -> list[JobRun]:
+    """A source's latest job runs, newest first."""
+    statement = (
+        select(JobRun)
+        .where(JobRun.source_id == source_id)
+        .order_by(JobRun.started_at.desc(), JobRun.id.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(statement))
+
+
+def rejected_rows(session: Session, run_id: int, page: int = 1, per_page: int = 100) -> Page[Any]:
+    """One page of a run's rejected rows, in file order."""
+    condition = RejectedRow.job_run_id == run_id
+    total = session.scalar(select(func.count()).select_from(RejectedRow).where(condition)) or 0
+    statement = (
+        select(RejectedRow)
+        .where(condition)
+        .order_by(RejectedRow.row_number, RejectedRow.id)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    )
+    return Page(items=list(session.scalars(statement)), total=total, page=page, per_page=per_page)

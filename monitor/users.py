@@ -134,3 +134,42 @@ def ensure_admin(session: Session, password: str | None = None) -> str | None:
     existing.password_hash = generate_password_hash(clear)
     session.flush()
     return clear
+
+
+def _active_admins(session: Session) -> int:
+    statement = select(func.count()).select_from(User).where(User.role == Role.ADMIN, User.active)
+    return session.scalar(statement) or 0
+
+
+def _last_admin(session: Session, user: User) -> bool:
+    return user.role == Role.ADMIN and user.active and _active_admins(session) <= 1
+
+
+def set_role(session: Session, user_id: int, role: str) -> User:
+    """Give a user another role; the last active admin keeps theirs."""
+    checked = _role(role)
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"no user with id {user_id}")
+    if checked != Role.ADMIN and _last_admin(session, user):
+        raise UserError("the last active administrator cannot lose that role")
+    user.role = checked
+    session.flush()
+    return user
+
+
+def set_active(session: Session, user_id: int, active: bool) -> User:
+    """Deactivate (no more logins) or reactivate a user; the last active admin stays."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"no user with id {user_id}")
+    if not active and _last_admin(session, user):
+        raise UserError("the last active administrator cannot be deactivated")
+    user.active = active
+    session.flush()
+    return user
+
+
+def list_users(session: Session) -> list[User]:
+    """Every user by name."""
+    return list(session.scalars(select(User).order_by(User.username)))

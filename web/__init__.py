@@ -17,14 +17,18 @@ from web import (
     alerts,
     api,
     auth,
+    channels,
     dashboard,
+    entities,
     errors,
     headers,
     health,
     i18n,
+    sources,
     stages,
     storage,
     thresholds,
+    users,
 )
 
 # Overrides that are also settings: passing them spares reading the environment for them.
@@ -51,6 +55,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         SESSION_COOKIE_SECURE=settings.base_url.startswith("https://"),
         PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
         WTF_CSRF_TIME_LIMIT=None,
+        MAX_CONTENT_LENGTH=50 * 1024 * 1024,
     )
     app.config.update(overrides)
     app.extensions["clusterwatch_settings"] = settings
@@ -63,10 +68,14 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         auth.bp,
         dashboard.bp,
         alerts.bp,
+        entities.bp,
         stages.bp,
         thresholds.bp,
         health.bp,
+        sources.bp,
         api.bp,
+        users.bp,
+        channels.bp,
     ):
         app.register_blueprint(blueprint)
     app.add_url_rule("/", "home", dashboard.index)

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext
+from flask_babel import gettext, ngettext
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from sqlalchemy import select
 
 from alerts.errors import AlertError
 from alerts.workflow import acknowledge, resolve
 from monitor.queries import (
+    MAX_PER_PAGE,
     AlertFilters,
     InvalidFilter,
+    entity_choices,
     get_alert,
     has_synthetic_observations,
     list_alerts,
@@ -19,14 +23,22 @@ from monitor.queries import (
     thresholds_for,
 )
 from monitor.records import Alert
-from monitor.vocabulary import AlertStatus, Role
-from web.access import require_role
+from monitor.vocabulary import AlertStatus, Level, Role
+from web.access import require_role, safe_next
 from web.charts import alert_chart
-from web.forms import AcknowledgeForm, ResolveForm
+from web.forms import AcknowledgeForm, BulkAcknowledgeForm, ResolveForm
 from web.i18n import current_locale
 from web.storage import db
 
 bp = Blueprint("alerts", __name__, url_prefix="/alerts")
+
+SORT_LABELS = {
+    "opened": _l("Oldest first"),
+    "-period": _l("Latest period first"),
+    "period": _l("Earliest period first"),
+    "-severity": _l("Most severe first"),
+    "severity": _l("Least severe first"),
+}
 
 
 def _alert_or_404(alert_id: int) -> Alert:
@@ -43,9 +55,45 @@ def index() -> ResponseReturnValue:
     except InvalidFilter:
         abort(400)
     page = list_alerts(db(), filters)
+    locale = current_locale()
     return render_template(
-        "alerts/index.html", page=page, filters=filters, counts=open_alert_counts(db())
+        "alerts/index.html",
+        page=page,
+        filters=filters,
+        counts=open_alert_counts(db()),
+        regions=entity_choices(db(), level=Level.GOVERNMENT, locale=locale),
+        clusters=entity_choices(db(), kind="cluster", locale=locale),
+        sorts=[(value, str(text)) for value, text in SORT_LABELS.items()],
+        can_acknowledge=current_user.can(Role.OPERATOR),
+        bulk_form=BulkAcknowledgeForm(),
     )
+
+
+@bp.post("/acknowledge")
+@require_role(Role.OPERATOR)
+def bulk_acknowledge() -> ResponseReturnValue:
+    """Acknowledge every selected firing alert with one response note."""
+    form = BulkAcknowledgeForm()
+    target = safe_next(request.form.get("next")) or url_for("alerts.index")
+    if not form.validate_on_submit():
+        flash(" ".join(map(str, form.note.errors)) or gettext("The form was not valid."), "error")
+        return redirect(target)
+    try:
+        ids = sorted({int(value) for value in request.form.getlist("alert_ids")})
+    except ValueError:
+        abort(400)
+    if not ids or len(ids) > MAX_PER_PAGE:
+        flash(gettext("Select at least one firing alert."), "error")
+        return redirect(target)
+    done = 0
+    for alert in db().scalars(select(Alert).where(Alert.id.in_(ids))):
+        if alert.status != AlertStatus.FIRING:
+            continue
+        acknowledge(db(), alert, actor=current_user.username, note=form.note.data or None)
+        done += 1
+    db().commit()
+    flash(ngettext("%(num)d alert acknowledged.", "%(num)d alerts acknowledged.", done), "success")
+    return redirect(target)
 
 
 @bp.get("/<int:alert_id>")
@@ -79,7 +127,13 @@ def acknowledge_alert(alert_id: int) -> ResponseReturnValue:
         flash(" ".join(map(str, form.note.errors)) or gettext("The form was not valid."), "error")
     else:
         try:
-            acknowledge(db(), alert, actor=current_user.username, note=form.note.data or None)
+            acknowledge(
+                db(),
+                alert,
+                actor=current_user.username,
+                note=form.note.data or None,
+                assignee=(form.assignee.data or "").strip() or None,
+            )
         except AlertError:
             flash(gettext("Only a firing alert can be acknowledged."), "error")
         else:

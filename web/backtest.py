@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import and_, select
+from sqlalchemy import String, and_, cast, select
 from sqlalchemy.orm import Session
 
 from models.errors import InvalidInput, InvalidParameter
@@ -72,21 +72,44 @@ def covered_indicators(session: Session, threshold: Threshold) -> list[Indicator
 
 def score_panel(session: Session, indicator: Indicator, model: str) -> pd.DataFrame:
     """Stored scores of one indicator: consecutive period starts x entity ids, gaps NaN."""
-    rows = session.execute(
-        select(Score.period, Score.entity_id, Score.score).where(
-            Score.indicator_id == indicator.id, Score.model == model
-        )
-    ).all()
-    if not rows:
+    # Periods as text skip the per-row date conversion; pandas parses them in one go.
+    statement = select(
+        cast(Score.period, String).label("period"),
+        Score.entity_id.label("entity"),
+        Score.score.label("score"),
+    ).where(Score.indicator_id == indicator.id, Score.model == model)
+    frame = pd.read_sql(statement, session.connection(), dtype={"score": np.float64})
+    if frame.empty:
         return pd.DataFrame(dtype=np.float64)
-    frame = pd.DataFrame(rows, columns=["period", "entity", "score"])
-    frame["period"] = pd.to_datetime(frame["period"])
-    frame["score"] = frame["score"].astype(np.float64)
-    panel = frame.pivot_table(index="period", columns="entity", values="score", aggfunc="last")
+    frame["period"] = pd.to_datetime(frame["period"], format="%Y-%m-%d")
+    panel = frame.drop_duplicates(["period", "entity"], keep="last").pivot(
+        index="period", columns="entity", values="score"
+    )
     full = pd.date_range(
         panel.index.min(), panel.index.max(), freq=PERIOD_OFFSETS[indicator.frequency]
     )
     return panel.reindex(full).astype(np.float64)
+
+
+@dataclass(frozen=True)
+class History:
+    """One indicator's stored scores and the dated shocks of its entities."""
+
+    indicator: Indicator
+    panel: pd.DataFrame
+    episodes: list[Episode]
+
+
+def load_history(session: Session, indicators: list[Indicator], model: str) -> list[History]:
+    """The score panels (and shock episodes) a preview replays, loaded once."""
+    histories = []
+    for indicator in indicators:
+        panel = score_panel(session, indicator, model)
+        if panel.empty:
+            continue
+        episodes = _episodes(session, [int(column) for column in panel.columns])
+        histories.append(History(indicator=indicator, panel=panel, episodes=episodes))
+    return histories
 
 
 def _episodes(session: Session, entity_ids: list[int]) -> list[Episode]:
@@ -104,39 +127,45 @@ def _episodes(session: Session, entity_ids: list[int]) -> list[Episode]:
 
 
 def _count_alerts(codes: pd.DataFrame, outcome: Outcome) -> None:
+    """Count each run of coloured periods once: in its opening year, at its worst colour."""
     values = codes.to_numpy()
-    for column, entity_id in enumerate(codes.columns):
-        worst, opened = 0, None
-        for row, code in enumerate(values[:, column]):
-            if code > 0 and worst == 0:
-                opened = codes.index[row].year
-            if code > 0:
-                worst = max(worst, int(code))
-            if (code == 0 or row == len(values) - 1) and worst > 0:
-                colour = SEVERITY_NAMES[worst]
-                year = outcome.years.setdefault(opened, dict.fromkeys(COLOURS, 0))
-                year[colour] += 1
-                outcome.totals[colour] += 1
-                outcome.entities.setdefault(int(entity_id), Counter())[colour] += 1
-                worst = 0
+    on = values > 0
+    if not on.any():
+        return
+    before = np.vstack([np.zeros((1, on.shape[1]), dtype=bool), on[:-1]])
+    runs = np.cumsum(on & ~before, axis=0)
+    columns, rows = np.nonzero(on.T)  # column-major: each run's periods in time order
+    cells = pd.DataFrame(
+        {
+            "entity": np.asarray(codes.columns)[columns],
+            "run": runs[rows, columns],
+            "code": values[rows, columns],
+            "year": codes.index.year.to_numpy()[rows],
+        }
+    )
+    alerts = cells.groupby(["entity", "run"], sort=False).agg(
+        code=("code", "max"), year=("year", "first")
+    )
+    for (entity_id, _run), code, year in zip(
+        alerts.index, alerts["code"], alerts["year"], strict=True
+    ):
+        colour = SEVERITY_NAMES[int(code)]
+        outcome.years.setdefault(int(year), dict.fromkeys(COLOURS, 0))[colour] += 1
+        outcome.totals[colour] += 1
+        outcome.entities.setdefault(int(entity_id), Counter())[colour] += 1
 
 
-def evaluate(
-    session: Session, indicators: list[Indicator], model: str, setting: dict[str, Any]
-) -> Outcome:
+def evaluate(histories: list[History], setting: dict[str, Any]) -> Outcome:
     """Replay ``setting`` (direction, blue..red, clear, min_periods) over stored scores."""
     outcome = Outcome()
     totals: dict[str, int] = dict.fromkeys("ABCD", 0)
     any_episodes = False
     cutoffs = [setting[name] for name in ("blue", "yellow", "orange", "red")]
-    for indicator in indicators:
-        panel = score_panel(session, indicator, model)
-        if panel.empty:
-            continue
-        direction = setting.get("direction") or indicator.direction
+    for history in histories:
+        direction = setting.get("direction") or history.indicator.direction
         try:
             codes = to_levels(
-                panel,
+                history.panel,
                 cutoffs,
                 direction,
                 clear=setting.get("clear"),
@@ -146,11 +175,10 @@ def evaluate(
             outcome.error = str(exc)
             return outcome
         _count_alerts(codes, outcome)
-        episodes = _episodes(session, [int(column) for column in panel.columns])
-        if episodes:
+        if history.episodes:
             any_episodes = True
-            signals = (codes >= 1).astype(np.float64).where(panel.notna())
-            table = signal_table(signals, episodes, frequency=indicator.frequency)
+            signals = (codes >= 1).astype(np.float64).where(history.panel.notna())
+            table = signal_table(signals, history.episodes, frequency=history.indicator.frequency)
             for key in totals:
                 totals[key] += getattr(table, key)
     outcome.years = dict(sorted(outcome.years.items()))
@@ -172,8 +200,9 @@ def compare(
 ) -> dict[str, Any]:
     """The current and the proposed setting's outcomes side by side, for the template."""
     indicators = covered_indicators(session, threshold)
-    current = evaluate(session, indicators, threshold.model, threshold_setting(threshold))
-    new = evaluate(session, indicators, threshold.model, proposed)
+    histories = load_history(session, indicators, threshold.model)
+    current = evaluate(histories, threshold_setting(threshold))
+    new = evaluate(histories, proposed)
     years = sorted(set(current.years) | set(new.years))
     return {
         "current": current,

@@ -8,6 +8,7 @@ from typing import Any
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     Field,
     FloatField,
@@ -21,7 +22,7 @@ from wtforms import (
 from wtforms.validators import AnyOf, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from monitor.users import MAX_USERNAME_LENGTH
-from monitor.vocabulary import Direction
+from monitor.vocabulary import Direction, Role, Severity
 from web.i18n import SUPPORTED_LOCALES
 from web.labels import label
 
@@ -48,6 +49,11 @@ class LanguageForm(FlaskForm):
 
 
 class AcknowledgeForm(FlaskForm):
+    assignee = StringField(
+        _l("Assignee (optional; you by default)"),
+        id="acknowledge-assignee",
+        validators=[Optional(), Length(max=MAX_USERNAME_LENGTH)],
+    )
     note = TextAreaField(
         _l("Response taken (optional)"),
         id="acknowledge-note",
@@ -138,3 +144,53 @@ class BulkAcknowledgeForm(FlaskForm):
         id="bulk-note",
         validators=[Optional(), Length(max=NOTE_LENGTH, message=_l("The note is too long."))],
     )
+
+
+class RunNowForm(FlaskForm):
+    """Running a source now is a POST with a CSRF token."""
+
+
+class UploadForm(FlaskForm):
+    source = SelectField(_l("Source"), validators=[InputRequired(_l("Choose a source."))])
+    file = FileField(
+        _l("CSV or Excel file"), validators=[FileRequired(_l("Choose a file to upload."))]
+    )
+
+
+class NewUserForm(FlaskForm):
+    username = StringField(
+        _l("User name"),
+        id="new-username",
+        validators=[InputRequired(_l("Enter a user name.")), Length(max=MAX_USERNAME_LENGTH)],
+    )
+    role = SelectField(_l("Role"), default=Role.VIEWER.value)
+    password = PasswordField(
+        _l("Password (leave empty to generate one)"),
+        id="new-password",
+        validators=[Optional(), Length(min=8, message=_l("At least 8 characters."))],
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.role.choices = [(role.value, label("role", role.value)) for role in Role]
+
+
+class UserActionForm(FlaskForm):
+    value = HiddenField(validators=[InputRequired()])
+
+
+class ChannelForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[InputRequired(_l("Enter a name.")), Length(max=100)])
+    kind = SelectField(_l("Kind"))
+    target = StringField(
+        _l("Email address or URL"),
+        validators=[InputRequired(_l("Enter an email address or URL.")), Length(max=2000)],
+    )
+    secret = StringField(_l("Signing secret (optional)"), validators=[Optional(), Length(max=500)])
+    min_severity = SelectField(_l("Minimum colour"))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.min_severity.choices = [
+            (severity.value, label("severity", severity.value)) for severity in Severity
+        ]

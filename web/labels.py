@@ -39,9 +39,11 @@ LABELS: dict[str, dict[str, LazyString]] = {
         Severity.RED: _l("Red warning"),
     },
     "status": {
-        "open": _l("Open (firing or acknowledged)"),
+        "open": _l("Open (not resolved)"),
+        AlertStatus.PENDING: _l("Pending confirmation"),
         AlertStatus.FIRING: _l("Firing"),
         AlertStatus.ACKNOWLEDGED: _l("Acknowledged"),
+        AlertStatus.STALE: _l("Stale (no new data)"),
         AlertStatus.RESOLVED: _l("Resolved"),
     },
     "stage": {
@@ -53,6 +55,7 @@ LABELS: dict[str, dict[str, LazyString]] = {
     "model": {
         ModelKind.THRESHOLD: _l("Threshold model"),
         ModelKind.ROBUST_Z: _l("Robust z-score"),
+        "stage": _l("Stage change"),
     },
     "event": {
         EventKind.OPENED: _l("Opened"),
@@ -61,6 +64,13 @@ LABELS: dict[str, dict[str, LazyString]] = {
         EventKind.ACKNOWLEDGED: _l("Acknowledged"),
         EventKind.RESOLVED: _l("Resolved"),
         EventKind.NOTE: _l("Note"),
+        "confirmed": _l("Confirmed"),
+        "assigned": _l("Assigned"),
+        "stale": _l("Data stopped arriving"),
+        "refreshed": _l("Data arrived again"),
+        "flapping": _l("Flapping: notifications held"),
+        "settled": _l("Settled"),
+        "repeated": _l("Reminder sent"),
     },
     "role": {
         Role.VIEWER: _l("Viewer"),

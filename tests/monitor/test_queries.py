@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import pytest
 from sqlalchemy import event, select
@@ -313,3 +313,24 @@ def test_open_alert_counts_by_level_dimension_and_severity(
     total = sum(n for dims in counts.values() for sevs in dims.values() for n in sevs.values())
     assert total == len(ALERT_SPECS) - 1
     assert set(counts) == {"government", "industry", "enterprise"}
+
+
+def test_new_alert_filters_round_trip_through_the_query_string() -> None:
+    args = {
+        "region": "QD",
+        "cluster": "QD-HOME",
+        "period_from": "2023-01",
+        "period_to": "2024-06-15",
+        "sort": "-severity",
+        "model": "stage",
+    }
+    filters = AlertFilters.from_mapping(args)
+    assert filters.period_from == date(2023, 1, 1) and filters.period_to == date(2024, 6, 1)
+    assert AlertFilters.from_mapping(filters.as_args()) == filters
+    assert "sort" not in AlertFilters().as_args()
+
+
+@pytest.mark.parametrize("args", [{"period_to": "2024/06"}, {"sort": "colour"}, {"model": "x"}])
+def test_malformed_new_alert_filters_are_refused(args: dict[str, str]) -> None:
+    with pytest.raises(InvalidFilter):
+        AlertFilters.from_mapping(args)

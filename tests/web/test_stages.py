@@ -62,3 +62,13 @@ def test_stages_speaks_english_when_chosen(as_viewer: FlaskClient, world: World)
     as_viewer.post("/language", data={"locale": "en"})
     page = as_viewer.get("/stages/").get_data(as_text=True)
     assert "Shock absorption" in page and "Weifang power equipment" in page
+
+
+def test_stages_draws_a_swimlane_per_level_linking_each_entity(
+    as_viewer: FlaskClient, world: World
+) -> None:
+    page = as_viewer.get("/stages/").get_data(as_text=True)
+    assert page.count('<table class="swimlanes">') == 2
+    assert 'href="/entities/WF-POWER"' in page and 'class="lane stage-recovery"' in page
+    filtered = as_viewer.get("/stages/?level=industry").get_data(as_text=True)
+    assert filtered.count('<table class="swimlanes">') == 1 and "/entities/SD" not in filtered

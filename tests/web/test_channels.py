@@ -1,0 +1,90 @@
+"""Channels for admins: create with filters, test-send, enable/disable, delivery log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from alerts.errors import TransportError
+from alerts.transports import FACTORIES
+from monitor.db import Database
+from monitor.records import Channel, Delivery
+from tests.web.dataset import World
+
+
+class _Recorder:
+    sent: list[str] = []
+
+    def __init__(self, channel: Any, settings: Any) -> None:
+        self.channel = channel
+
+    def send(self, digest: Any, key: str) -> None:
+        if "fail" in self.channel.target:
+            raise TransportError("HTTP 503 from the receiver", permanent=False)
+        _Recorder.sent.append(key)
+
+
+def _create(client: FlaskClient, target: str) -> None:
+    client.post(
+        "/channels/",
+        data={
+            "name": "省工信厅值班",
+            "kind": "webhook",
+            "target": target,
+            "min_severity": "orange",
+            "levels": ["government", "bogus"],
+            "dimensions": ["trade"],
+        },
+    )
+
+
+def test_only_admins_manage_channels(as_operator: FlaskClient, world: World) -> None:
+    assert as_operator.get("/channels/").status_code == 403
+    assert as_operator.post("/channels/", data={"name": "x"}).status_code == 403
+
+
+def test_admin_creates_a_channel_with_filters(
+    as_admin: FlaskClient, database: Database, world: World
+) -> None:
+    _create(as_admin, "https://hooks.example.org/cw")
+    with database.session() as session:
+        channel = session.scalars(select(Channel)).one()
+        assert (channel.min_severity, channel.levels, channel.dimensions) == (
+            "orange", ["government"], ["trade"],
+        )  # fmt: skip
+    page = as_admin.get("/channels/").get_data(as_text=True)
+    assert "省工信厅值班" in page and "橙色预警" in page
+
+
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [("https://ok.example.org/", "测试消息已送达"), ("https://fail.example.org/", "HTTP 503")],
+)
+def test_test_send_reports_delivery_or_the_error(
+    as_admin: FlaskClient, world: World, monkeypatch: pytest.MonkeyPatch, target: str, message: str
+) -> None:
+    monkeypatch.setitem(FACTORIES, "webhook", _Recorder)
+    _create(as_admin, target)
+    page = as_admin.get("/channels/").get_data(as_text=True)
+    channel_id = page.split('action="/channels/')[1].split("/test")[0]
+    response = as_admin.post(f"/channels/{channel_id}/test", follow_redirects=True)
+    assert message in response.get_data(as_text=True)
+
+
+def test_disabling_and_the_delivery_log(
+    as_admin: FlaskClient, database: Database, world: World
+) -> None:
+    _create(as_admin, "https://hooks.example.org/cw")
+    with database.session() as session:
+        channel = session.scalars(select(Channel)).one()
+        session.add(Delivery(channel_id=channel.id, group_key="g", idempotency_key="k1",
+                             status="failed", attempts=3, last_error="HTTP 410 Gone"))  # fmt: skip
+        channel_id = channel.id
+    as_admin.post(f"/channels/{channel_id}/enabled", data={"value": "0"})
+    with database.session() as session:
+        assert not session.get(Channel, channel_id).enabled
+    log = as_admin.get(f"/channels/{channel_id}/log").get_data(as_text=True)
+    assert "HTTP 410 Gone" in log and "failed" in log

@@ -1,0 +1,111 @@
+"""Sources and job runs: schedule, runs with counts, rejected rows with reasons, run now,
+uploading a file from the browser; operators act, viewers read."""
+
+from __future__ import annotations
+
+import io
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
+from monitor.db import Database
+from monitor.records import JobRun, Observation, RejectedRow, Source
+from tests.web.dataset import World
+
+UPLOAD = (
+    "indicator,entity,period,value\n"
+    "ind.new_firms,WF-POWER,2023,1101\n"
+    "ind.new_firms,NOWHERE,2023,5\n"
+)
+
+
+def _source(database: Database, tmp_path: Path) -> tuple[int, int]:
+    started = datetime(2024, 7, 1, 6, 0, tzinfo=UTC)
+    with database.session() as session:
+        source = Source(name="统计局月报", kind="csv", location=str(tmp_path / "feed.csv"),
+                        cron="0 6 * * *")  # fmt: skip
+        session.add(source)
+        session.flush()
+        run = JobRun(job="ingest", source_id=source.id, status="succeeded", started_at=started,
+                     finished_at=started + timedelta(seconds=12), rows_read=3, rows_accepted=2,
+                     rows_rejected=1, file_name="feed.csv")  # fmt: skip
+        session.add(run)
+        session.flush()
+        session.add(RejectedRow(job_run_id=run.id, row_number=3, raw={"entity": "X"},
+                                reason="unknown entity 'X'"))  # fmt: skip
+        return source.id, run.id
+
+
+def test_sources_page_shows_schedule_runs_counts_and_duration(
+    as_viewer: FlaskClient, database: Database, world: World, tmp_path: Path
+) -> None:
+    _source(database, tmp_path)
+    page = as_viewer.get("/sources/").get_data(as_text=True)
+    assert "统计局月报" in page and "0 6 * * *" in page and "feed.csv" in page
+    assert ">12<" in page  # seconds
+    assert "/run" not in re.sub(r'href="/sources/runs/\d+"', "", page)  # no run-now for viewers
+
+
+def test_a_run_lists_its_rejected_rows_with_reasons(
+    as_viewer: FlaskClient, database: Database, world: World, tmp_path: Path
+) -> None:
+    _source_id, run_id = _source(database, tmp_path)
+    page = as_viewer.get(f"/sources/runs/{run_id}").get_data(as_text=True)
+    assert "unknown entity &#39;X&#39;" in page and "entity=X" in page
+    assert as_viewer.get("/sources/runs/999").status_code == 404
+
+
+def test_viewers_may_not_run_or_upload(
+    as_viewer: FlaskClient, database: Database, world: World, tmp_path: Path
+) -> None:
+    source_id, _run_id = _source(database, tmp_path)
+    assert as_viewer.post(f"/sources/{source_id}/run").status_code == 403
+    assert as_viewer.post("/sources/upload").status_code == 403
+
+
+def test_run_now_pulls_the_source_file(
+    as_operator: FlaskClient, database: Database, world: World, tmp_path: Path
+) -> None:
+    source_id, _run_id = _source(database, tmp_path)
+    (tmp_path / "feed.csv").write_text(UPLOAD, encoding="utf-8")
+    response = as_operator.post(f"/sources/{source_id}/run")
+    assert response.status_code == 302 and "/sources/runs/" in response.location
+    with database.session() as session:
+        newest = session.scalar(
+            select(JobRun).where(JobRun.job == "ingest").order_by(JobRun.id.desc())
+        )
+        assert (newest.rows_read, newest.rows_accepted, newest.rows_rejected) == (2, 1, 1)
+
+
+def test_upload_ingests_the_file_and_shows_its_run(
+    as_operator: FlaskClient, database: Database, world: World, tmp_path: Path
+) -> None:
+    source_id, _run_id = _source(database, tmp_path)
+    with database.session() as session:
+        before = session.scalar(select(func.count()).select_from(Observation))
+    response = as_operator.post(
+        "/sources/upload",
+        data={"source": str(source_id), "file": (io.BytesIO(UPLOAD.encode()), "march.csv")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 302
+    run_page = as_operator.get(response.location).get_data(as_text=True)
+    assert "march.csv" in run_page and "NOWHERE" in run_page
+    with database.session() as session:
+        assert session.scalar(select(func.count()).select_from(Observation)) == before + 1
+
+
+def test_upload_refuses_other_file_types(
+    as_operator: FlaskClient, database: Database, world: World, tmp_path: Path
+) -> None:
+    source_id, _run_id = _source(database, tmp_path)
+    response = as_operator.post(
+        "/sources/upload",
+        data={"source": str(source_id), "file": (io.BytesIO(b"MZ"), "tool.exe")},
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
+    assert "CSV" in response.get_data(as_text=True)

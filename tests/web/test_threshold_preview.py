@@ -1,0 +1,140 @@
+"""The backtest preview before saving a threshold, the reason it needs, the audit log
+and restoring an earlier setting."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from flask.testing import FlaskClient
+
+from monitor.audit import change_threshold
+from monitor.db import Database
+from monitor.records import Indicator, Shock, Threshold
+from tests.web.dataset import World
+from tests.web.test_thresholds import VALID_DOWN, edit_url
+from web.backtest import covered_indicators, evaluate, load_history
+
+TOTALS = re.compile(r'id="preview-current-total">(\d+)<.*?id="preview-proposed-total">(\d+)<', re.S)
+# The Weifang new-firm changes: 2018 -5.22 %, 2019 -1.52 %, 2020 -12.26 %, then growth.
+CURRENT = {"direction": None, "blue": -5, "yellow": -10, "orange": -15, "red": -20,
+           "clear": None, "min_periods": 1}  # fmt: skip
+
+
+def _firms(database: Database, world: World) -> tuple[list[Indicator], Threshold]:
+    session = database.sessions()
+    threshold = session.get(Threshold, world.thresholds["industry_economic"])
+    return covered_indicators(session, threshold), threshold
+
+
+def test_replaying_the_current_setting_counts_one_alert_per_coloured_run(
+    database: Database, world: World
+) -> None:
+    indicators, threshold = _firms(database, world)
+    assert "ind.new_firms" in [indicator.code for indicator in indicators]
+    session = database.sessions()
+    outcome = evaluate(load_history(session, indicators, "threshold"), CURRENT)
+    assert outcome.years == {
+        2018: {"blue": 1, "yellow": 0, "orange": 0, "red": 0},
+        2020: {"blue": 0, "yellow": 1, "orange": 0, "red": 0},
+    }
+    assert outcome.entities == {world.entities["WF-POWER"]: {"blue": 1, "yellow": 1}}
+    assert outcome.signals is None
+
+
+def test_two_consecutive_periods_silence_the_isolated_drops(
+    database: Database, world: World
+) -> None:
+    indicators, _threshold = _firms(database, world)
+    histories = load_history(database.sessions(), indicators, "threshold")
+    outcome = evaluate(histories, {**CURRENT, "min_periods": 2})
+    assert outcome.alerts == 0
+
+
+def test_dated_shocks_give_hits_misses_and_false_alarms(database: Database, world: World) -> None:
+    with database.session() as session:
+        entity_id = world.entities["WF-POWER"]
+        session.add(
+            Shock(entity_id=entity_id, indicator_id=world.indicators["firms"], number=1,
+                  cause="drop", outcome="ongoing", start=date(2022, 1, 1), peak=date(2021, 1, 1),
+                  trough=date(2022, 1, 1), latest=date(2022, 1, 1),
+                  baseline=900, peak_value=840, trough_value=737, absorption_periods=1)
+        )  # fmt: skip
+    indicators, _threshold = _firms(database, world)
+    outcome = evaluate(load_history(database.sessions(), indicators, "threshold"), CURRENT)
+    # Two-year window before the 2022 shock: 2020 signals (hit), 2021 does not (miss);
+    # 2018 signals with no shock in 2019-2020 (false alarm), 2019 is quiet.
+    assert outcome.signals == {"A": 1, "B": 1, "C": 1, "D": 1}
+    assert outcome.noise_to_signal == 1.0
+
+
+def test_preview_shows_current_and_proposed_numbers_side_by_side(
+    as_admin: FlaskClient, world: World
+) -> None:
+    page = as_admin.get(edit_url(world)).get_data(as_text=True)
+    assert TOTALS.search(page).groups() == ("2", "2")
+    preview_url = f"/thresholds/{world.thresholds['industry_economic']}/preview"
+    response = as_admin.post(preview_url, data={**VALID_DOWN, "min_periods": "2", "reason": ""})
+    assert response.status_code == 200
+    assert TOTALS.search(response.get_data(as_text=True)).groups() == ("2", "0")
+    looser = as_admin.post(
+        preview_url, data={**VALID_DOWN, "blue": "-1", "clear": "", "min_periods": "1"}
+    )
+    # -5.22, -1.52 and -12.26 now form one run from 2018 to 2020: one orange alert.
+    assert TOTALS.search(looser.get_data(as_text=True)).groups() == ("2", "1")
+    assert "潍坊动力装备集群" in looser.get_data(as_text=True)
+
+
+def test_preview_explains_an_invalid_setting(as_admin: FlaskClient, world: World) -> None:
+    url = f"/thresholds/{world.thresholds['industry_economic']}/preview"
+    response = as_admin.post(url, data={**VALID_DOWN, "yellow": "-3"})
+    assert response.status_code == 422
+    assert "单调递增或单调递减" in response.get_data(as_text=True)
+
+
+def test_viewers_and_operators_get_no_preview(client: FlaskClient, world: World) -> None:
+    from tests.web.conftest import log_in
+
+    url = f"/thresholds/{world.thresholds['industry_economic']}/preview"
+    for user in ("vera", "otto"):
+        log_in(client, user)
+        assert client.post(url, data=VALID_DOWN).status_code == 403
+        client.post("/logout")
+
+
+def test_saving_needs_a_reason(as_admin: FlaskClient, database: Database, world: World) -> None:
+    response = as_admin.post(edit_url(world), data={**VALID_DOWN, "reason": ""})
+    assert response.status_code == 200
+    with database.session() as session:
+        assert session.get(Threshold, world.thresholds["industry_economic"]).blue == -5
+
+
+def test_a_saved_change_appears_in_the_audit_log_and_can_be_restored(
+    as_admin: FlaskClient, database: Database, world: World
+) -> None:
+    as_admin.post(edit_url(world), data=VALID_DOWN)
+    log = as_admin.get("/thresholds/audit").get_data(as_text=True)
+    assert "Fewer blue warnings after the 2023 review" in log and "ada" in log
+    assert "-5 → -4" in log and "1 → 2" in log
+    entry = re.search(r'action="/thresholds/audit/(\d+)/restore"', log).group(1)
+    response = as_admin.post(f"/thresholds/audit/{entry}/restore", data={"reason": "undo"})
+    assert response.status_code == 302
+    with database.session() as session:
+        row = session.get(Threshold, world.thresholds["industry_economic"])
+        assert row.cutoffs() == (-5, -10, -15, -20) and row.min_periods == 1
+    assert "undo" in as_admin.get("/thresholds/audit").get_data(as_text=True)
+
+
+def test_viewers_read_the_audit_log_but_cannot_restore(
+    as_viewer: FlaskClient, database: Database, world: World
+) -> None:
+    with database.session() as session:
+        row = session.get(Threshold, world.thresholds["industry_economic"])
+        entry = change_threshold(session, row, {"blue": -4}, actor="ada", reason="seen by all")
+        entry_id = entry.id
+    page = as_viewer.get("/thresholds/audit")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "seen by all" in text and "/restore" not in text
+    response = as_viewer.post(f"/thresholds/audit/{entry_id}/restore", data={"reason": "x"})
+    assert response.status_code == 403
