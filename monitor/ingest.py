@@ -1,59 +1,107 @@
-"""Ingest observations from a CSV file or a data frame.
+"""Ingest observations from a CSV or Excel file or a data frame.
 
-Forms, recognised by the header (case, spaces and full-width characters do not matter):
+Forms, recognised by the header (case, spaces and full-width characters do not matter;
+title rows above the header are skipped):
 
-* long: ``indicator, entity, period, value`` (or ``指标, 主体, 期间, 数值``), in any order;
-  other columns are kept in the rejected rows' ``raw`` but otherwise ignored;
+* long: ``indicator, entity, period, value`` (or ``指标, 主体, 期间, 数值``), in any order,
+  with an optional ``flag`` (``状态``) column; other columns are kept in the rejected
+  rows' ``raw`` but otherwise ignored;
 * wide by period: ``indicator, entity`` and one column per period (``2024-01, ...``);
 * wide by indicator: ``entity, period`` and one column per indicator code.
 
+CSV files may be UTF-8 (with or without BOM), UTF-16 with a BOM or GBK/GB18030, with
+comma, semicolon or tab between fields; they are streamed in chunks. Workbooks are
+read sheet by sheet (``monitor.connectors.spreadsheets``).
+
 In the wide forms an empty cell means "no value" and is skipped; every other cell is
 one row of the report. Each row is accepted or rejected with a reason (see
-``RejectReason``). The accepted rows are upserted in one transaction together with
-the job run and the rejected rows, so a failure leaves nothing half-written. A file
-that cannot be used at all raises ``IngestError`` and leaves a failed job run.
+``RejectReason``); under the "fail" policy any rejection fails the whole run. The
+accepted rows are upserted in one transaction together with the rejected rows, so a
+failure leaves nothing half-written; a revised value keeps the one it replaces as a
+vintage. The job run is committed first (running, with progress) and finished or
+failed at the end. A file that cannot be used at all raises ``IngestError``.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
+import itertools
 import logging
 import re
+import time
 import unicodedata
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from monitor.connectors.codemap import CodeMap
+from monitor.connectors.spreadsheets import EXCEL_ERRORS, read_sheets
 from monitor.db import Database
 from monitor.errors import IngestError
 from monitor.periods import PeriodFrequencyError, looks_like_period, parse_periods
 from monitor.records import Entity, Indicator, JobRun, Observation, RejectedRow, Source, utc_now
+from monitor.vintages import keep_vintages
 from monitor.vocabulary import RunStatus, SourceKind
 
-__all__ = ["IngestReport", "RejectReason", "ingest_file", "ingest_frame"]
+__all__ = [
+    "FAIL",
+    "POLICIES",
+    "QUARANTINE",
+    "IngestReport",
+    "RejectReason",
+    "ingest_file",
+    "ingest_frame",
+]
 
 logger = logging.getLogger(__name__)
 
 JOB = "ingest"
 UPSERT_CHUNK = 5_000
+CHUNK_ROWS = 200_000  # CSV records read, checked and stored at a time
+PROBE_BYTES = 65_536
+HEADER_SEARCH = 20  # rows searched for the header, below titles
+REPORTED_REJECTIONS = 10_000  # rejected rows kept in the report (all are stored)
+DELIMITERS = (",", ";", "\t")
+SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm"}
+QUARANTINE, FAIL = "quarantine", "fail"
+PROGRESS_INTERVAL = 1.0  # seconds between stored progress updates
+POLICIES = frozenset({QUARANTINE, FAIL})
 IN_CHUNK = 500
-BINARY_PROBE = 8_192
 ALIASES = {
     "indicator": {"indicator", "indicator_code", "指标", "指标代码"},
     "entity": {"entity", "entity_code", "主体", "主体代码"},
     "period": {"period", "期间", "时期"},
     "value": {"value", "数值", "值"},
+}
+FLAG_ALIASES = {"flag", "status", "obs_status", "标记", "状态", "数据状态"}
+FLAG_WORDS = {
+    "": None,
+    "p": "provisional",
+    "provisional": "provisional",
+    "初步": "provisional",
+    "初步数": "provisional",
+    "初值": "provisional",
+    "e": "estimated",
+    "estimated": "estimated",
+    "估计": "estimated",
+    "估算": "estimated",
+    "预估": "estimated",
+    "m": "missing",
+    "missing": "missing",
+    "缺失": "missing",
+    "缺": "missing",
 }
 MISSING_MARKERS = {"", "-", "--", "—", "——", "..", "...", "…", "na", "n/a", "nan", "null", "none"}
 TRUE_WORDS = {"true", "t", "yes", "y", "1", "是"}
@@ -108,17 +156,23 @@ class IngestReport:
         }
 
 
+Rec = tuple[int, list[str]]  # a record and the line it starts on
+
+
 @dataclass
 class _Cells:
     """Input rows in long form, as strings (or already numbers), with their row numbers."""
 
-    frame: pd.DataFrame  # indicator, entity, period, value[, synthetic]
+    frame: pd.DataFrame  # indicator, entity, period, value[, synthetic][, flag]
     rows: np.ndarray  # row (line) number of each cell
     raw: Callable[[int], dict[str, str]]  # the raw row of cell i, for rejections
     malformed: list[tuple[int, dict[str, str], str]] = field(default_factory=list)
 
 
 # ---------------------------------------------------------------------------- entry points
+
+
+Progress = Callable[[float], None]
 
 
 def ingest_file(
@@ -128,25 +182,38 @@ def ingest_file(
     source_name: str,
     synthetic: bool = False,
     now: datetime | None = None,
+    code_map: CodeMap | None = None,
+    policy: str = QUARANTINE,
+    progress: Progress | None = None,
+    source_kind: str = SourceKind.CSV,
+    chunk_rows: int = CHUNK_ROWS,
 ) -> IngestReport:
-    """Ingest a CSV file in long or wide form; see the module docstring."""
+    """Ingest a CSV (any of the module's forms) or an Excel ``.xlsx`` file.
+
+    CSV files are read in chunks of ``chunk_rows`` records, so memory stays bounded
+    however large the file; all chunks are stored in one transaction. ``code_map``
+    turns the source's codes into ours; ``policy`` "fail" rejects the whole file when
+    any row is bad. ``progress`` is called with the fraction of the file read.
+    """
     path = Path(path)
     started = now or utc_now()
-    source_id = _ensure_source(database, source_name, kind=SourceKind.CSV, location=str(path))
-    try:
-        cells = _read_csv_file(path)
-    except IngestError as exc:
-        _record_failure(database, source_id, path.name, str(exc), started, now)
-        raise
+    source_id = _ensure_source(database, source_name, kind=source_kind, location=str(path))
+    run_id = _open_run(database, source_id, path.name, started)
+    if path.suffix.lower() in SPREADSHEET_SUFFIXES:
+        chunks: Iterator[_Cells] = _spreadsheet_cells(path)
+    else:
+        chunks = _csv_chunks(path, chunk_rows, _tracked(database, run_id, started, progress))
     return _ingest(
         database,
-        cells,
-        source_id=source_id,
+        chunks,
+        run_id=run_id,
         source_name=source_name,
         file_name=path.name,
         synthetic=synthetic,
         started=started,
         now=now,
+        code_map=code_map,
+        policy=policy,
     )
 
 
@@ -158,37 +225,43 @@ def ingest_frame(
     file_name: str | None = None,
     synthetic: bool = False,
     now: datetime | None = None,
-    source_kind: SourceKind = SourceKind.CSV,
+    source_kind: str = SourceKind.CSV,
+    code_map: CodeMap | None = None,
+    policy: str = QUARANTINE,
 ) -> IngestReport:
-    """Ingest a long frame (indicator, entity, period, value[, synthetic]).
+    """Ingest a long frame (indicator, entity, period, value[, synthetic][, flag]).
 
     Values may be texts as read from a file or numbers; periods texts or dates. A
-    boolean ``synthetic`` column, when present, overrides ``synthetic`` per row. Row
+    boolean ``synthetic`` column, when present, overrides ``synthetic`` per row; a
+    ``flag`` column carries the source's provisional / estimated / missing flags. Row
     numbers in the report are those the rows would have in a CSV file with a header.
     """
     started = now or utc_now()
     source_id = _ensure_source(database, source_name, kind=source_kind, location="")
+    run_id = _open_run(database, source_id, file_name, started)
     missing = [name for name in ALIASES if name not in frame.columns]
     if missing or frame.empty:
         error = f"frame lacks columns {', '.join(missing)}" if missing else "frame has no rows"
-        _record_failure(database, source_id, file_name, error, started, now)
+        _fail_run(database, run_id, error, now)
         raise IngestError(error)
-    columns = [*ALIASES, *(["synthetic"] if "synthetic" in frame.columns else [])]
-    data = frame[columns].reset_index(drop=True)
+    extra = [name for name in ("synthetic", "flag") if name in frame.columns]
+    data = frame[[*ALIASES, *extra]].reset_index(drop=True)
 
     def raw(position: int) -> dict[str, str]:
-        return {name: _text(data.at[position, name]) for name in ALIASES}
+        return {name: _text(data.at[position, name]) for name in (*ALIASES, *extra)}
 
     cells = _Cells(data, np.arange(2, len(data) + 2), raw)
     return _ingest(
         database,
-        cells,
-        source_id=source_id,
+        iter([cells]),
+        run_id=run_id,
         source_name=source_name,
         file_name=file_name,
         synthetic=synthetic,
         started=started,
         now=now,
+        code_map=code_map,
+        policy=policy,
     )
 
 
@@ -203,25 +276,47 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def _decode(path: Path) -> str:
+def _open_binary(path: Path) -> BinaryIO:
     try:
-        data = path.read_bytes()
+        return path.open("rb")
     except FileNotFoundError:
         raise IngestError(f"{path.name}: no such file") from None
     except IsADirectoryError:
         raise IngestError(f"{path.name}: is a folder, not a file") from None
     except OSError as exc:
         raise IngestError(f"{path.name}: cannot read: {exc.strerror}") from None
-    if not data.strip():
-        raise IngestError(f"{path.name}: the file is empty")
-    if b"\x00" in data[:BINARY_PROBE]:
-        raise IngestError(f"{path.name}: not a text file (binary content)")
+
+
+def _encoding(probe: bytes, name: str) -> str:
+    """The encoding of a file that starts with ``probe``: UTF-8 (with or without BOM),
+    UTF-16 with a BOM, or else GB18030 (a superset of GBK and GB2312)."""
+    if not probe.strip():
+        raise IngestError(f"{name}: the file is empty")
+    if probe.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    if b"\x00" in probe:
+        raise IngestError(f"{name}: not a text file (binary content)")
     for encoding in ("utf-8-sig", "gb18030"):
         try:
-            return data.decode(encoding)
+            codecs.getincrementaldecoder(encoding)().decode(probe, final=False)
         except UnicodeDecodeError:
             continue
-    raise IngestError(f"{path.name}: not UTF-8 (or GB18030) text")
+        return encoding
+    raise IngestError(f"{name}: not UTF-8 (or GBK/GB18030) text")
+
+
+def _delimiter(sample: str) -> str:
+    """Comma, semicolon or tab: the one that splits the first lines most consistently."""
+    lines = [line for line in sample.splitlines()[:20] if line.strip()]
+    best, best_score = ",", 0
+    for candidate in DELIMITERS:
+        counts = [line.count(candidate) for line in lines]
+        if not counts or not counts[0]:
+            continue
+        score = counts[0] * sum(1 for count in counts if count == counts[0])
+        if score > best_score:
+            best, best_score = candidate, score
+    return best
 
 
 def _header_key(cell: str) -> str:
@@ -229,63 +324,150 @@ def _header_key(cell: str) -> str:
 
 
 def _canonical(header: Sequence[str]) -> dict[str, int]:
-    """Position of each known column (indicator, entity, period, value) in the header."""
+    """Position of each known column (indicator, entity, period, value, flag) in the header."""
     found: dict[str, int] = {}
     for position, cell in enumerate(header):
         key = _header_key(cell)
-        for name, aliases in ALIASES.items():
+        for name, aliases in (*ALIASES.items(), ("flag", FLAG_ALIASES)):
             if key in aliases and name not in found:
                 found[name] = position
     return found
 
 
-def _rows(text: str, name: str) -> Iterator[tuple[int, list[str]]]:
-    """Non-blank CSV records with the line each starts on, trailing empty cells dropped.
+def _form(known: Mapping[str, int]) -> str | None:
+    """Which form a header with the ``known`` columns is in, if any."""
+    names = set(known) - {"flag"}
+    if names >= set(ALIASES):
+        return "long"
+    if {"indicator", "entity"} <= names and not {"period", "value"} & names:
+        return "period"
+    if {"entity", "period"} <= names and not {"indicator", "value"} & names:
+        return "indicator"
+    return None
+
+
+def _records(reader: Iterator[list[str]], line_of: Callable[[], int]) -> Iterator[Rec]:
+    """Non-blank records with the line each starts on, trailing empty cells dropped.
 
     Spreadsheets often save a few empty columns after the last one; they carry nothing.
     """
-    reader = csv.reader(io.StringIO(text, newline=""))
     line = 0
-    try:
-        for record in reader:
-            first, line = line + 1, reader.line_num
-            while record and not record[-1].strip():
-                record.pop()
-            if record:
-                yield first, record
-    except csv.Error as exc:
-        raise IngestError(
-            f"{name}: not a readable CSV file (line {reader.line_num}: {exc})"
-        ) from None
+    for record in reader:
+        first, line = line + 1, line_of()
+        while record and not str(record[-1]).strip():
+            record.pop()
+        if record:
+            yield first, record
 
 
-def _read_csv_file(path: Path) -> _Cells:
-    records = _rows(_decode(path), path.name)
-    try:
-        header_line, header = next(records)
-    except StopIteration:
-        raise IngestError(f"{path.name}: the file is empty") from None
-    keys = [_header_key(cell) for cell in header]
-    repeated = sorted({key for key in keys if key and keys.count(key) > 1})
-    if repeated:
-        raise IngestError(f"{path.name}: columns appear twice in the header: {repeated}")
-    known = _canonical(header)
-    body = list(records)
-    if set(known) >= set(ALIASES):
-        cells = _long_cells(header, known, body)
-    elif {"indicator", "entity"} <= set(known) and not {"period", "value"} & set(known):
-        cells = _wide_cells(header, known, body, path.name, across="period")
-    elif {"entity", "period"} <= set(known) and not {"indicator", "value"} & set(known):
-        cells = _wide_cells(header, known, body, path.name, across="indicator")
-    else:
-        raise IngestError(
-            f"{path.name}: header not recognised (line {header_line}); expected "
-            f"'indicator,entity,period,value', 'indicator,entity,<periods...>' or "
-            f"'entity,period,<indicator codes...>'"
+def _find_header(records: Iterator[Rec], name: str) -> tuple[list[str], dict[str, int], str]:
+    """Skip title rows above the header (at most ``HEADER_SEARCH`` rows)."""
+    first: Rec | None = None
+    for _ in range(HEADER_SEARCH):
+        try:
+            line, header = next(records)
+        except StopIteration:
+            break
+        first = first or (line, header)
+        known = _canonical(header)
+        form = _form(known)
+        if form is not None:
+            keys = [_header_key(cell) for cell in header]
+            repeated = sorted({key for key in keys if key and keys.count(key) > 1})
+            if repeated:
+                raise IngestError(f"{name}: columns appear twice in the header: {repeated}")
+            return header, known, form
+    if first is None:
+        raise IngestError(f"{name}: the file is empty")
+    raise IngestError(
+        f"{name}: header not recognised (line {first[0]}); expected "
+        f"'indicator,entity,period,value', 'indicator,entity,<periods...>' or "
+        f"'entity,period,<indicator codes...>'"
+    )
+
+
+def _form_cells(
+    header: list[str], known: dict[str, int], form: str, body: list[Rec], name: str
+) -> _Cells:
+    if form == "long":
+        return _long_cells(header, known, body)
+    return _wide_cells(header, known, body, name, across=form)
+
+
+def _csv_chunks(path: Path, chunk_rows: int, progress: Progress | None) -> Iterator[_Cells]:
+    """The file's cells, ``chunk_rows`` records at a time; ``IngestError`` if unusable."""
+    name = path.name
+    with _open_binary(path) as raw:
+        probe = raw.read(PROBE_BYTES)
+        encoding = _encoding(probe, name)
+        sample = codecs.getincrementaldecoder(encoding)(errors="replace").decode(probe)
+        raw.seek(0)
+        total = max(path.stat().st_size, 1)
+        text = io.TextIOWrapper(raw, encoding=encoding, newline="")
+        reader = csv.reader(text, delimiter=_delimiter(sample))
+        records = _records(reader, lambda: reader.line_num)
+        try:
+            header, known, form = _find_header(records, name)
+            any_rows = False
+            while True:
+                body = list(itertools.islice(records, chunk_rows))
+                if not body:
+                    break
+                any_rows = True
+                yield _form_cells(header, known, form, body, name)
+                if progress is not None:
+                    progress(min(raw.tell() / total, 1.0))
+        except csv.Error as exc:
+            raise IngestError(
+                f"{name}: not a readable CSV file (line {reader.line_num}: {exc})"
+            ) from None
+        except UnicodeDecodeError as exc:
+            raise IngestError(
+                f"{name}: not valid {encoding} text after line {reader.line_num} ({exc.reason})"
+            ) from None
+        finally:
+            text.detach()  # the file itself is closed by the ``with``
+    if not any_rows:
+        raise IngestError(f"{name}: no data rows below the header")
+
+
+def _spreadsheet_cells(path: Path) -> Iterator[_Cells]:
+    """One chunk of cells per sheet with a recognised header; other sheets are skipped."""
+    found = False
+    problems: list[str] = []
+    for sheet, rows in read_sheets(path):
+        label = f"{path.name} [{sheet}]"
+        records = iter(list(_records(iter(rows), _counter())))
+        try:
+            header, known, form = _find_header(records, label)
+        except IngestError as exc:
+            problems.append(str(exc))
+            continue
+        body = list(records)
+        if not body:
+            problems.append(f"{label}: no data rows below the header")
+            continue
+        found = True
+        cells = _form_cells(header, known, form, body, label)
+        yield _Cells(
+            cells.frame,
+            cells.rows,
+            _with_sheet(cells.raw, sheet),
+            [(line, {"sheet": sheet, **raw}, why) for line, raw, why in cells.malformed],
         )
-    if not len(cells.frame) and not cells.malformed:
-        raise IngestError(f"{path.name}: no data rows below the header")
-    return cells
+    if not found:
+        raise IngestError("; ".join(problems) or f"{path.name}: the workbook has no sheets")
+
+
+def _counter() -> Callable[[], int]:
+    lines = itertools.count(1)
+    return lambda: next(lines)
+
+
+def _with_sheet(
+    raw: Callable[[int], dict[str, str]], sheet: str
+) -> Callable[[int], dict[str, str]]:
+    return lambda position: {"sheet": sheet, **raw(position)}
 
 
 def _raw_row(header: Sequence[str], record: Sequence[str]) -> dict[str, str]:
@@ -308,14 +490,13 @@ def _malformed(
     return line, _raw_row(header, record), reason
 
 
-def _long_cells(
-    header: Sequence[str], known: dict[str, int], body: list[tuple[int, list[str]]]
-) -> _Cells:
+def _long_cells(header: Sequence[str], known: dict[str, int], body: list[Rec]) -> _Cells:
     width = len(header)
     good = [(line, _padded(record, width)) for line, record in body if len(record) <= width]
     malformed = [_malformed(header, line, rec) for line, rec in body if len(rec) > width]
+    columns = [name for name in (*ALIASES, "flag") if name in known]
     frame = pd.DataFrame(
-        {name: [record[known[name]] for _, record in good] for name in ALIASES}, dtype=object
+        {name: [record[known[name]] for _, record in good] for name in columns}, dtype=object
     )
 
     def raw(position: int) -> dict[str, str]:
@@ -328,7 +509,7 @@ def _long_cells(
 def _wide_cells(
     header: Sequence[str],
     known: dict[str, int],
-    body: list[tuple[int, list[str]]],
+    body: list[Rec],
     name: str,
     *,
     across: str,
@@ -382,6 +563,7 @@ class _Checked:
     value: np.ndarray  # float64
     synthetic: np.ndarray  # bool
     reason: np.ndarray  # object: str or None
+    flag: np.ndarray  # object: "provisional", "estimated" or None
 
 
 def _catalog_maps(
@@ -521,9 +703,24 @@ def _check(session: Session, cells: _Cells, synthetic: bool) -> _Checked:
     reject(wrong_frequency, RejectReason.WRONG_FREQUENCY, error_detail)
     reject(period_error & ~wrong_frequency, RejectReason.BAD_PERIOD, error_detail)
 
+    flags, flagged_missing, unknown_flag = _flags(frame)
+    flag_texts = frame["flag"].to_numpy(dtype=object) if "flag" in frame else flags
+    reject(
+        unknown_flag,
+        RejectReason.MALFORMED,
+        lambda positions: [f"unknown observation flag {flag_texts[i]!r}" for i in positions],
+    )
     value, missing, not_numeric = _values(frame["value"])
     raw_values = frame["value"].to_numpy(dtype=object)
-    reject(missing, RejectReason.MISSING_VALUE)
+    reject(missing | flagged_missing, RejectReason.MISSING_VALUE)
+    error_cell = np.zeros(len(raw_values), dtype=bool)
+    suspects = np.flatnonzero(not_numeric)
+    error_cell[suspects] = [_text(raw_values[i]).strip() in EXCEL_ERRORS for i in suspects]
+    reject(
+        error_cell,
+        RejectReason.NOT_NUMERIC,
+        lambda positions: [f"{_text(v)!r} is a spreadsheet error" for v in raw_values[positions]],
+    )
     reject(
         not_numeric,
         RejectReason.NOT_NUMERIC,
@@ -551,8 +748,24 @@ def _check(session: Session, cells: _Cells, synthetic: bool) -> _Checked:
             lambda positions: [f"first given at row {row}" for row in first[positions]],
         )
     return _Checked(
-        indicator_id, entity_id, period_array, value, _synthetic(frame, synthetic), reason
+        indicator_id, entity_id, period_array, value, _synthetic(frame, synthetic), reason, flags
     )
+
+
+def _flags(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(flag or None, flagged missing, unknown flag) per row, from the ``flag`` column."""
+    size = len(frame)
+    if "flag" not in frame.columns:
+        nothing = np.zeros(size, dtype=bool)
+        return np.full(size, None, dtype=object), nothing, nothing.copy()
+    codes, uniques = pd.factorize(frame["flag"].astype(object), use_na_sentinel=True)
+    words = [_header_key(_text(value)) for value in uniques] + [""]
+    known = [word in FLAG_WORDS for word in words]
+    meaning = [FLAG_WORDS.get(word) for word in words]
+    flags = np.array([m if m != "missing" else None for m in meaning], dtype=object)[codes]
+    missing = np.array([m == "missing" for m in meaning], dtype=bool)[codes]
+    unknown = ~np.array(known, dtype=bool)[codes]
+    return flags, missing, unknown
 
 
 def _synthetic(frame: pd.DataFrame, default: bool) -> np.ndarray:
@@ -574,6 +787,13 @@ def _flag(value: Any, default: bool) -> bool:
     return bool(value)
 
 
+def _flag_texts(flags: np.ndarray) -> np.ndarray:
+    """Flags as texts, "" for none (None would turn into NaN in a merge)."""
+    codes, uniques = pd.factorize(pd.Series(flags, dtype=object), use_na_sentinel=True)
+    table = np.array([str(flag) for flag in uniques] + [""], dtype=object)
+    return table[codes]
+
+
 def _ordinals(periods: np.ndarray) -> np.ndarray:
     """Day ordinals of an object array of dates (-1 where there is none)."""
     codes, uniques = pd.factorize(pd.Series(periods, dtype=object), use_na_sentinel=True)
@@ -584,7 +804,7 @@ def _ordinals(periods: np.ndarray) -> np.ndarray:
 # ---------------------------------------------------------------------------- storing
 
 
-def _ensure_source(database: Database, name: str, *, kind: SourceKind, location: str) -> int:
+def _ensure_source(database: Database, name: str, *, kind: str, location: str) -> int:
     """The id of source ``name``, created with ``kind`` and ``location`` if unknown."""
     with database.session() as session:
         found = session.scalar(select(Source.id).where(Source.name == name))
@@ -601,28 +821,56 @@ def _ensure_source(database: Database, name: str, *, kind: SourceKind, location:
             return session.execute(select(Source.id).where(Source.name == name)).scalar_one()
 
 
-def _record_failure(
-    database: Database,
-    source_id: int,
-    file_name: str | None,
-    error: str,
-    started: datetime,
-    now: datetime | None,
-) -> int:
+def _open_run(database: Database, source_id: int, file_name: str | None, started: datetime) -> int:
+    """A committed, running job run: visible (with its progress) while the ingest works."""
     with database.session() as session:
         run = JobRun(
-            job=JOB,
-            source_id=source_id,
-            file_name=file_name,
-            status=RunStatus.FAILED,
-            started_at=started,
-            finished_at=now or utc_now(),
-            error=error,
+            job=JOB, source_id=source_id, file_name=file_name, started_at=started, progress=0.0
         )
         session.add(run)
         session.flush()
-        logger.warning("ingest run %s failed: %s", run.id, error)
         return run.id
+
+
+def _tracked(
+    database: Database, run_id: int, started: datetime, progress: Progress | None
+) -> Progress:
+    """A progress callback that also stores progress and ETA on the job run.
+
+    The job run is committed before the ingest starts, so the console sees it. On
+    SQLite the ingest's open transaction locks the database file, so there progress is
+    only reported to ``progress`` (the command line's bar).
+    """
+    stores = database.engine.dialect.name != "sqlite"
+    last = [0.0]
+
+    def report(fraction: float) -> None:
+        if progress is not None:
+            progress(fraction)
+        moment = time.monotonic()
+        if not stores or moment - last[0] < PROGRESS_INTERVAL or fraction <= 0:
+            return
+        last[0] = moment
+        elapsed = (utc_now() - started).total_seconds()
+        eta = utc_now() + timedelta(seconds=elapsed * (1 - fraction) / fraction)
+        with database.engine.begin() as connection:
+            connection.execute(
+                update(JobRun.__table__)
+                .where(JobRun.__table__.c.id == run_id)
+                .values(progress=fraction, eta=eta)
+            )
+
+    return report
+
+
+def _fail_run(database: Database, run_id: int, error: str, now: datetime | None) -> None:
+    with database.session() as session:
+        run = session.get_one(JobRun, run_id)
+        run.status = RunStatus.FAILED
+        run.finished_at = now or utc_now()
+        run.error = error
+        run.eta = None
+    logger.warning("ingest run %s failed: %s", run_id, error)
 
 
 def _existing(
@@ -633,7 +881,12 @@ def _existing(
     first = date.fromordinal(int(ordinals.min()))
     last = date.fromordinal(int(ordinals.max()))
     query = select(
-        table.c.indicator_id, table.c.entity_id, table.c.period, table.c.value, table.c.synthetic
+        table.c.indicator_id,
+        table.c.entity_id,
+        table.c.period,
+        table.c.value,
+        table.c.synthetic,
+        table.c.flag,
     ).where(
         table.c.indicator_id.in_(sorted(set(indicator_ids.tolist()))),
         table.c.period >= first,
@@ -643,7 +896,7 @@ def _existing(
     if len(touched_entities) <= IN_CHUNK:
         query = query.where(table.c.entity_id.in_(touched_entities))
     # Column-wise from the rows: handing pandas Row objects is many times slower.
-    columns = list(zip(*session.execute(query), strict=False)) or [()] * 5
+    columns = list(zip(*session.execute(query), strict=False)) or [()] * 6
     return pd.DataFrame(
         {
             "i": np.array(columns[0], dtype=np.int64),
@@ -651,11 +904,21 @@ def _existing(
             "p": _ordinals(np.array(columns[2], dtype=object)),
             "old_value": np.array(columns[3], dtype=np.float64),
             "old_synthetic": np.array(columns[4], dtype=np.float64),
+            "old_flag": np.array([flag or "" for flag in columns[5]], dtype=object),
         }
     )
 
 
-WRITTEN = ("indicator_id", "entity_id", "period", "value", "synthetic", "job_run_id", "updated_at")
+WRITTEN = (
+    "indicator_id",
+    "entity_id",
+    "period",
+    "value",
+    "synthetic",
+    "job_run_id",
+    "updated_at",
+    "flag",
+)
 CONFLICT_KEY = ("indicator_id", "entity_id", "period")
 
 
@@ -694,9 +957,10 @@ class _ManyWriter:
             self._converted("period", frame["period"]),
             frame["value"].tolist(),
             self._converted("synthetic", frame["synthetic"]),
+            frame["flag"].tolist(),
             strict=True,
         )
-        return [(i, e, p, v, f, run_id, time_stamp) for i, e, p, v, f in columns]
+        return [(i, e, p, v, f, run_id, time_stamp, g or None) for i, e, p, v, f, g in columns]
 
     def _converted(self, name: str, column: pd.Series) -> list[Any]:
         processor = self.convert[name]
@@ -736,6 +1000,7 @@ class _CopyWriter:
                 "synthetic": np.where(frame["synthetic"].to_numpy(dtype=bool), "t", "f"),
                 "job_run_id": run_id,
                 "updated_at": stamp.isoformat(),
+                "flag": [flag or "\\N" for flag in frame["flag"].tolist()],  # "" is none
             }
         ).to_csv(sep="\t", header=False, index=False, lineterminator="\n")
         return text.splitlines(keepends=True)
@@ -745,10 +1010,10 @@ class _CopyWriter:
         with cursor:
             if not self.created:
                 cursor.execute(
-                    f"CREATE TEMPORARY TABLE {self.BATCH} (indicator_id integer, "
+                    f"CREATE TEMPORARY TABLE IF NOT EXISTS {self.BATCH} (indicator_id integer, "
                     "entity_id integer, period date, value double precision, "
-                    "synthetic boolean, job_run_id integer, updated_at timestamptz) "
-                    "ON COMMIT DROP"
+                    "synthetic boolean, job_run_id integer, updated_at timestamptz, "
+                    "flag varchar(16)) ON COMMIT DROP"
                 )
                 self.created = True
             with cursor.copy(f"COPY {self.BATCH} ({', '.join(WRITTEN)}) FROM STDIN") as copy:
@@ -765,6 +1030,7 @@ class _CopyWriter:
             f"ON CONFLICT ({', '.join(CONFLICT_KEY)}) DO UPDATE SET {updates}"
         )
         connection.exec_driver_sql(f"DROP TABLE {self.BATCH}")
+        self.created = False
 
 
 def _writer(session: Session) -> _ManyWriter | _CopyWriter:
@@ -779,33 +1045,43 @@ def _write_chunk(session: Session, writer: _ManyWriter | _CopyWriter, rows: Sequ
 
 def _ingest(
     database: Database,
-    cells: _Cells,
+    chunks: Iterator[_Cells],
     *,
-    source_id: int,
+    run_id: int,
     source_name: str,
     file_name: str | None,
     synthetic: bool,
     started: datetime,
     now: datetime | None,
+    code_map: CodeMap | None,
+    policy: str,
 ) -> IngestReport:
+    if policy not in POLICIES:
+        error = f"unknown validation policy {policy!r}; expected one of {sorted(POLICIES)}"
+        _fail_run(database, run_id, error, now)
+        raise IngestError(error)
     try:
         with database.session() as session:
             report = _store(
                 session,
-                cells,
-                source_id=source_id,
-                file_name=file_name,
+                chunks,
+                run_id=run_id,
                 synthetic=synthetic,
-                started=started,
                 now=now,
+                started=started,
+                code_map=code_map,
+                policy=policy,
             )
+    except IngestError as exc:
+        _fail_run(database, run_id, f"{exc}; nothing was written", now)
+        raise
     except SQLAlchemyError as exc:
         error = f"storing failed, nothing was written: {exc.__class__.__name__}: {exc}"
-        _record_failure(database, source_id, file_name, error, started, now)
+        _fail_run(database, run_id, error, now)
         raise IngestError(error) from exc
     except Exception as exc:
         error = f"ingest failed, nothing was written: {exc.__class__.__name__}: {exc}"
-        _record_failure(database, source_id, file_name, error, started, now)
+        _fail_run(database, run_id, error, now)
         raise
     report.source, report.file_name = source_name, file_name
     logger.info(
@@ -820,57 +1096,102 @@ def _ingest(
     return report
 
 
+class _Seen:
+    """Keys of the rows accepted in earlier chunks (and the row each came from)."""
+
+    def __init__(self) -> None:
+        self.keys = np.empty(0, dtype=np.int64)
+        self.rows = np.empty(0, dtype=np.int64)
+
+    @staticmethod
+    def key(checked: _Checked, ordinals: np.ndarray) -> np.ndarray:
+        return (checked.indicator_id << 42) | (checked.entity_id << 21) | ordinals
+
+    def reject_repeats(self, checked: _Checked, rows: np.ndarray) -> None:
+        """Reject rows whose key an earlier chunk accepted; remember this chunk's keys."""
+        valid = pd.isna(checked.reason)
+        ordinals = _ordinals(checked.period)
+        keys = self.key(checked, ordinals)
+        if len(self.keys):
+            at = np.searchsorted(self.keys, keys).clip(0, len(self.keys) - 1)
+            repeated = valid & (self.keys[at] == keys)
+            for position in np.flatnonzero(repeated).tolist():
+                checked.reason[position] = (
+                    f"{RejectReason.DUPLICATE}: first given at row {self.rows[at[position]]}"
+                )
+            valid = valid & ~repeated
+        merged_keys = np.concatenate([self.keys, keys[valid]])
+        merged_rows = np.concatenate([self.rows, rows[valid]])
+        order = np.argsort(merged_keys, kind="stable")
+        self.keys, self.rows = merged_keys[order], merged_rows[order]
+
+
 def _store(
     session: Session,
-    cells: _Cells,
+    chunks: Iterator[_Cells],
     *,
-    source_id: int,
-    file_name: str | None,
+    run_id: int,
     synthetic: bool,
-    started: datetime,
     now: datetime | None,
+    started: datetime,
+    code_map: CodeMap | None,
+    policy: str,
 ) -> IngestReport:
-    run = JobRun(job=JOB, source_id=source_id, file_name=file_name, started_at=started)
-    session.add(run)
-    session.flush()
-    checked = _check(session, cells, synthetic)
-    valid = pd.isna(checked.reason)
-
-    rejected_rows = [
-        {"row": row, "reason": reason, "raw": raw} for row, raw, reason in cells.malformed
-    ]
-    for position in np.flatnonzero(~valid).tolist():
-        rejected_rows.append(
+    report = IngestReport(job_run_id=run_id)
+    stamp = now or started
+    seen = _Seen()
+    writer = _writer(session)
+    for cells in chunks:
+        if code_map is not None:
+            cells = _Cells(code_map.apply(cells.frame), cells.rows, cells.raw, cells.malformed)
+        checked = _check(session, cells, synthetic)
+        seen.reject_repeats(checked, cells.rows)
+        valid = pd.isna(checked.reason)
+        rejected = [
+            {"row": row, "reason": reason, "raw": raw} for row, raw, reason in cells.malformed
+        ]
+        rejected.extend(
             {
                 "row": int(cells.rows[position]),
                 "reason": checked.reason[position],
                 "raw": cells.raw(position),
             }
+            for position in np.flatnonzero(~valid).tolist()
         )
-    rejected_rows.sort(key=lambda item: item["row"])
-    if rejected_rows:
-        session.execute(
-            insert(RejectedRow),
-            [
-                {
-                    "job_run_id": run.id,
-                    "row_number": r["row"],
-                    "raw": r["raw"],
-                    "reason": r["reason"],
-                }
-                for r in rejected_rows
-            ],
-        )
+        rejected.sort(key=lambda item: item["row"])
+        if rejected and policy == FAIL:
+            first = rejected[0]
+            raise IngestError(
+                f"{len(rejected)} row(s) rejected and the source's policy is to fail the "
+                f"whole run; first: row {first['row']}: {first['reason']}"
+            )
+        if rejected:
+            session.execute(
+                insert(RejectedRow),
+                [
+                    {
+                        "job_run_id": run_id,
+                        "row_number": r["row"],
+                        "raw": r["raw"],
+                        "reason": r["reason"],
+                    }
+                    for r in rejected
+                ],
+            )
+            room = REPORTED_REJECTIONS - len(report.rejected_rows)
+            report.rejected_rows.extend(rejected[: max(room, 0)])
+        report.read += len(cells.frame) + len(cells.malformed)
+        report.rejected += len(rejected)
+        accepted = int(valid.sum())
+        report.accepted += accepted
+        if accepted:
+            _upsert(session, writer, checked, valid, run_id, report, stamp)
+    writer.finish(session)
 
-    report = IngestReport(job_run_id=run.id, rejected_rows=rejected_rows)
-    report.read = len(cells.frame) + len(cells.malformed)
-    report.rejected = len(rejected_rows)
-    report.accepted = int(valid.sum())
-    if report.accepted:
-        _upsert(session, checked, valid, run.id, report, now or started)
-
+    run = session.get_one(JobRun, run_id)
     run.status = RunStatus.SUCCEEDED
     run.finished_at = now or utc_now()
+    run.progress, run.eta = 1.0, None
     run.rows_read, run.rows_accepted, run.rows_rejected = (
         report.read,
         report.accepted,
@@ -887,13 +1208,17 @@ def _store(
 
 def _upsert(
     session: Session,
+    writer: _ManyWriter | _CopyWriter,
     checked: _Checked,
     valid: np.ndarray,
     run_id: int,
     report: IngestReport,
     stamp: datetime,
 ) -> None:
-    """Compare accepted rows with what is stored; write the new and the changed ones."""
+    """Compare accepted rows with what is stored; write the new and the changed ones.
+
+    A changed value keeps the one it replaces as a vintage (see ``monitor.vintages``).
+    """
     periods = checked.period[valid]
     accepted = pd.DataFrame(
         {
@@ -902,6 +1227,7 @@ def _upsert(
             "p": _ordinals(periods),
             "value": checked.value[valid],
             "synthetic": checked.synthetic[valid],
+            "flag": _flag_texts(checked.flag[valid]),
             "period": periods,
         }
     )
@@ -912,21 +1238,25 @@ def _upsert(
     new = merged["old_value"].isna().to_numpy()
     same_value = merged["old_value"].to_numpy() == merged["value"].to_numpy()
     same_flag = merged["old_synthetic"].to_numpy() == merged["synthetic"].to_numpy(dtype=float)
-    same = ~new & same_value & same_flag
+    same_mark = merged["old_flag"].to_numpy(dtype=object) == merged["flag"].to_numpy(dtype=object)
+    same = ~new & same_value & same_flag & same_mark
     write = merged[~same]
-    report.inserted = int(new.sum())
-    report.unchanged = int(same.sum())
-    report.updated = report.accepted - report.inserted - report.unchanged
+    inserted, unchanged = int(new.sum()), int(same.sum())
+    report.inserted += inserted
+    report.unchanged += unchanged
+    report.updated += len(merged) - inserted - unchanged
     if write.empty:
         return
     earliest = write.groupby("i")["p"].min()
-    report.changed = {
-        int(indicator): date.fromordinal(int(ordinal)) for indicator, ordinal in earliest.items()
-    }
+    for indicator, ordinal in earliest.items():
+        day = date.fromordinal(int(ordinal))
+        previous = report.changed.get(int(indicator))
+        report.changed[int(indicator)] = min(day, previous) if previous else day
+    revised = merged[~new & ~same]
+    if not revised.empty:
+        keep_vintages(session, revised[["i", "e", "period"]], superseded_at=stamp)
     # Key order keeps the unique index's pages warm while it grows.
     write = write.sort_values(["i", "e", "p"], kind="stable")
-    writer = _writer(session)
     rows = writer.rows(write, run_id, stamp)
     for start in range(0, len(rows), UPSERT_CHUNK):
         _write_chunk(session, writer, rows[start : start + UPSERT_CHUNK])
-    writer.finish(session)

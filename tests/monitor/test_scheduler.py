@@ -11,7 +11,13 @@ from sqlalchemy import select
 from monitor.config import Settings
 from monitor.db import Database
 from monitor.records import Source
-from monitor.scheduler import DELIVER_JOB_ID, build_scheduler, source_job_id, sync_jobs
+from monitor.scheduler import (
+    DELIVER_JOB_ID,
+    HOUSEKEEPING_JOB_ID,
+    build_scheduler,
+    source_job_id,
+    sync_jobs,
+)
 from monitor.sources import SourceError, add_source
 
 
@@ -46,7 +52,7 @@ def test_each_scheduled_source_gets_one_job_and_delivery_runs(
     sync_jobs(scheduler, _sources(database), settings)
 
     ids = sorted(job.id for job in scheduler.get_jobs())
-    assert ids == sorted([source_job_id(daily.id), DELIVER_JOB_ID])
+    assert ids == sorted([source_job_id(daily.id), DELIVER_JOB_ID, HOUSEKEEPING_JOB_ID])
 
 
 def test_changed_schedule_is_rescheduled_and_disabled_source_removed(
@@ -80,7 +86,7 @@ def test_jobs_persist_across_scheduler_restarts(database: Database, settings: Se
     try:
         assert second.get_job(source_job_id(source.id)) is not None
         sync_jobs(second, _sources(database), settings)
-        assert len(second.get_jobs()) == 2
+        assert len(second.get_jobs()) == 3
     finally:
         second.shutdown(wait=False)
 

@@ -1,0 +1,121 @@
+"""Data-side staleness: series whose next value is overdue, sources that missed their run.
+
+A series is late when more periods of its indicator's frequency have ended without a
+value than the alert policy allows (``AlertPolicy.stale_after``, shared with
+``alerts.staleness``, which moves the open alerts of such series to ``stale``). A
+scheduled source is late when its last scheduled fire (in Asia/Shanghai time, as the
+scheduler reads crons) is more than a grace period ago and no ingest of it has
+succeeded since.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from apscheduler.triggers.cron import CronTrigger
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from alerts.policy import load_policy
+from alerts.staleness import LOCAL_TIME, periods_missed
+from monitor.periods import format_period
+from monitor.records import Entity, Indicator, JobRun, Observation, Source, utc_now
+from monitor.vocabulary import RunStatus
+
+__all__ = ["LateSeries", "LateSource", "late_series", "late_sources"]
+
+SOURCE_GRACE = timedelta(hours=2)
+LOOK_BACKS = (timedelta(hours=1), timedelta(days=1), timedelta(days=40), timedelta(days=400))
+
+
+@dataclass(frozen=True)
+class LateSeries:
+    indicator: str
+    entity: str
+    frequency: str
+    latest: str  # the last period with a value, e.g. 2024-03
+    missed: int  # periods ended since without a value
+
+    def describe(self) -> str:
+        return (
+            f"{self.indicator} / {self.entity}: no value since {self.latest} "
+            f"({self.missed} periods missed)"
+        )
+
+
+@dataclass(frozen=True)
+class LateSource:
+    name: str
+    cron: str
+    due_at: datetime  # the scheduled fire that has not produced a successful ingest
+    last_success: datetime | None
+
+    def describe(self) -> str:
+        last = self.last_success.isoformat() if self.last_success else "never"
+        return (
+            f"source {self.name}: due {self.due_at.isoformat()} ({self.cron}); last success {last}"
+        )
+
+
+def late_series(session: Session, *, now: datetime | None = None) -> list[LateSeries]:
+    """Every (indicator, entity) series that has missed more periods than allowed."""
+    now = now or utc_now()
+    today = now.astimezone(LOCAL_TIME).date()
+    policy = load_policy(session)
+    rows = session.execute(
+        select(Indicator.code, Entity.code, Indicator.frequency, func.max(Observation.period))
+        .join(Indicator, Indicator.id == Observation.indicator_id)
+        .join(Entity, Entity.id == Observation.entity_id)
+        .group_by(Indicator.code, Entity.code, Indicator.frequency)
+        .order_by(Indicator.code, Entity.code)
+    ).all()
+    late = []
+    for indicator, entity, frequency, latest in rows:
+        missed = periods_missed(latest, frequency, today)
+        if missed >= policy.stale_after(frequency):
+            late.append(
+                LateSeries(indicator, entity, frequency, format_period(latest, frequency), missed)
+            )
+    return late
+
+
+def last_fire(cron: str, now: datetime) -> datetime | None:
+    """The latest fire of ``cron`` at or before ``now`` (within ``LOOK_BACKS``' longest).
+
+    Windows grow from an hour to a year, so a frequent cron is not stepped through
+    a year of fires.
+    """
+    trigger = CronTrigger.from_crontab(cron, timezone=LOCAL_TIME)
+    for window in LOOK_BACKS:
+        fire = trigger.get_next_fire_time(None, now - window)
+        previous = None
+        while fire is not None and fire <= now:
+            previous = fire
+            fire = trigger.get_next_fire_time(fire, fire + timedelta(seconds=1))
+        if previous is not None:
+            return previous
+    return None
+
+
+def late_sources(session: Session, *, now: datetime | None = None) -> list[LateSource]:
+    """Enabled scheduled sources whose last due run has not succeeded (after a grace)."""
+    now = now or utc_now()
+    late = []
+    sources = session.scalars(
+        select(Source)
+        .where(Source.enabled.is_(True), Source.cron.is_not(None))
+        .order_by(Source.name)
+    )
+    for source in sources:
+        due = last_fire(source.cron or "", now - SOURCE_GRACE)
+        if due is None:
+            continue
+        success = session.scalar(
+            select(func.max(JobRun.started_at)).where(
+                JobRun.source_id == source.id, JobRun.status == RunStatus.SUCCEEDED
+            )
+        )
+        if success is None or success < due:
+            late.append(LateSource(source.name, source.cron or "", due, success))
+    return late
