@@ -24,7 +24,7 @@ from datetime import date, datetime
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from models.composite import (
@@ -41,6 +41,7 @@ from models.errors import InvalidInput
 from models.levels import SEVERITY_NAMES
 from models.panel import PERIOD_OFFSETS
 from models.transforms import apply_transform
+from monitor.bulk import bulk_insert
 from monitor.panels import observation_panel
 from monitor.records import (
     CompositeValue,
@@ -62,7 +63,7 @@ COMPOSITE_MODEL = "composite"
 DEFAULT_BASE_START = date(2017, 1, 1)
 DEFAULT_BASE_END = date(2019, 12, 31)
 FREQUENCY_RANK = {"M": 0, "Q": 1, "A": 2}  # highest frequency first
-CHUNK = 5_000
+VALUE_COLUMNS = ("entity_id", "dimension", "period", "value", "severity", "version_id")
 
 
 @dataclass(frozen=True)
@@ -302,31 +303,33 @@ def _store(
     if since is not None:
         query = query.where(CompositeValue.period >= since)
     session.execute(query)
-    rows = []
+    written = 0
+    severity_names = (None, *SEVERITY_NAMES[1:])
     for dimension, index in values.items():
         colours = composite_cutoffs(session, level, dimension)
         codes = index_levels(
             index, colours.cutoffs, clear=colours.clear, min_periods=colours.min_periods
         )
         kept = index if since is None else index.loc[index.index >= pd.Timestamp(since)]
-        present = ~np.isnan(kept.to_numpy())
-        at, entity = np.nonzero(present)
+        matrix = kept.to_numpy(dtype="float64")
         severity = codes.loc[kept.index].to_numpy()
+        # Entity by entity, period by period: the primary key's order.
+        entity_at, period_at = np.nonzero(~np.isnan(matrix.T))
         periods = [stamp.date() for stamp in kept.index]
-        rows += [
-            {
-                "entity_id": int(kept.columns[c]),
-                "dimension": dimension,
-                "period": periods[r],
-                "value": float(kept.iat[r, c]),
-                "severity": (None, *SEVERITY_NAMES[1:])[int(severity[r, c])],
-                "version_id": version.id,
-            }
-            for r, c in zip(at.tolist(), entity.tolist(), strict=True)
-        ]
-    for start in range(0, len(rows), CHUNK):
-        session.execute(insert(CompositeValue), rows[start : start + CHUNK])
-    return len(rows)
+        entity_ids = [int(entity_id) for entity_id in kept.columns]
+        rows = (
+            (
+                entity_ids[c],
+                dimension,
+                periods[r],
+                float(matrix[r, c]),
+                severity_names[int(severity[r, c])],
+                version.id,
+            )
+            for c, r in zip(entity_at.tolist(), period_at.tolist(), strict=True)
+        )
+        written += bulk_insert(session.connection(), CompositeValue.__table__, VALUE_COLUMNS, rows)
+    return written
 
 
 def _indicators_by_dimension(session: Session, level: str) -> dict[str, list[Indicator]]:

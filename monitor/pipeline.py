@@ -1,4 +1,5 @@
-"""The scoring cycle: observations → scores → colours → alerts (+ outbox) → stages.
+"""The scoring cycle: derived indicators → scores → colours → alerts (+ outbox) →
+composite indices → stages.
 
 Each indicator is scored in its own transaction, so its scores, alert changes and
 notification rows commit together or not at all. Scores are written from the first
@@ -12,22 +13,42 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import Select, delete, func, select
 from sqlalchemy.orm import Session
 
 from alerts.lifecycle import AlertCounts, Decisions, advance_alerts, synthetic_entity_ids
+from alerts.policy import load_policy
+from models.levels import crossed_cutoff
+from models.registry import build_detector
+from models.transforms import transform_lag
+from monitor.bulk import bulk_insert
+from monitor.composites import update_composites
 from monitor.db import Database
+from monitor.derived import update_derived
 from monitor.panels import observation_panel
-from monitor.records import Channel, Indicator, JobRun, Score, Threshold, utc_now
-from monitor.scoring import MODELS, decide, pick_threshold
+from monitor.records import Channel, Indicator, JobRun, Observation, Score, Threshold, utc_now
+from monitor.scoring import (
+    MODELS,
+    decide,
+    detector_params,
+    effective_direction,
+    model_scores,
+    pick_threshold,
+)
 from monitor.stages import update_stages
-from monitor.vocabulary import RunStatus
+from monitor.state import continue_levels, shift_period, stored_state
+from monitor.vocabulary import Level, RunStatus
+
+if TYPE_CHECKING:
+    from monitor.executors import DaskExecutor
 
 logger = logging.getLogger(__name__)
 
-SCORE_CHUNK = 5_000
+SCORE_COLUMNS = ("indicator_id", "entity_id", "model", "period", "score", "severity")
 
 
 @dataclass
@@ -38,6 +59,7 @@ class ScoreReport:
     indicators: int = 0
     scores_written: int = 0
     stages_written: int = 0
+    composites_written: int = 0
     alerts: AlertCounts = field(default_factory=AlertCounts)
 
     def as_dict(self) -> dict[str, int | None]:
@@ -46,6 +68,7 @@ class ScoreReport:
             "indicators": self.indicators,
             "scores_written": self.scores_written,
             "stages_written": self.stages_written,
+            "composites_written": self.composites_written,
             "alerts_opened": self.alerts.opened,
             "alerts_escalated": self.alerts.escalated,
             "alerts_deescalated": self.alerts.deescalated,
@@ -60,11 +83,13 @@ def score_indicators(
     changed: Mapping[int, date] | None = None,
     notify: bool = True,
     now: datetime | None = None,
+    executor: DaskExecutor | None = None,
 ) -> ScoreReport:
     """Score the indicators in ``changed`` (id → earliest changed period), or all of them.
 
     With ``notify`` the events of each indicator's latest period go to the outbox;
-    older periods replayed here are history and notify nobody.
+    older periods replayed here are history and notify nobody. With an ``executor``
+    the enterprise indicators are scored on it, partitioned by city.
     """
     now = now or utc_now()
     report = ScoreReport()
@@ -73,20 +98,31 @@ def score_indicators(
         session.add(run)
         session.flush()
         report.job_run_id = run.id
-        query = select(Indicator.id).order_by(Indicator.id)
+        derived = update_derived(session, changed, job_run_id=run.id, now=now)
+        if changed is not None:
+            changed = {**changed, **{k: min(v, changed.get(k, v)) for k, v in derived.items()}}
+        query = select(Indicator.id, Indicator.level).order_by(Indicator.id)
         if changed is not None:
             query = query.where(Indicator.id.in_(list(changed)))
-        indicator_ids = list(session.scalars(query))
+        indicators = session.execute(query).all()
     try:
-        for indicator_id in indicator_ids:
+        for indicator_id, level in indicators:
             since = changed.get(indicator_id) if changed is not None else None
-            with database.session() as session:
-                written, counts = _score_one(session, indicator_id, since, notify, now)
+            if executor is not None and level == Level.ENTERPRISE:
+                written, counts = executor.score_indicator(
+                    database, indicator_id, since, notify, now
+                )
+            else:
+                with database.session() as session:
+                    written, counts = score_one(session, indicator_id, since, notify, now)
             report.indicators += 1
             report.scores_written += written
             report.alerts.add(counts)
+        # Composites first: an orange or red composite warning can start a shock.
         with database.session() as session:
-            report.stages_written = update_stages(session, changed)
+            report.composites_written = update_composites(session, changed)
+        with database.session() as session:
+            report.stages_written = update_stages(session, changed, now=now, notify=notify)
     except Exception as exc:
         _finish(database, report, error=f"{type(exc).__name__}: {exc}")
         raise
@@ -104,14 +140,78 @@ def _finish(database: Database, report: ScoreReport, error: str | None = None) -
         run.rows_read = report.scores_written
 
 
-def _score_one(
-    session: Session, indicator_id: int, since: date | None, notify: bool, now: datetime
+#: Entities scored together: bounds the observations held in memory at once.
+CHUNK_ENTITIES = 20_000
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """One model of one indicator: its threshold, its last scored period, what to read."""
+
+    model: str
+    threshold: Threshold
+    done: date | None
+    context_from: date | None  # first period decided (None: the whole history)
+    read_from: date | None  # first observation the models need for it
+
+
+def last_scored(session: Session, indicator_id: int) -> dict[str, date | None]:
+    """The last period each model has scores for, of one indicator."""
+    return {
+        model: session.scalar(
+            select(func.max(Score.period)).where(
+                Score.indicator_id == indicator_id, Score.model == model
+            )
+        )
+        for model in MODELS
+    }
+
+
+def _plan(
+    indicator: Indicator,
+    model: str,
+    threshold: Threshold,
+    since: date | None,
+    done: date | None,
+    context: int,
+) -> _Plan:
+    if done is None:
+        return _Plan(model, threshold, None, None, None)
+    resume = shift_period(done, 1, indicator.frequency)
+    if since is not None:
+        resume = min(resume, since)
+    context_from = shift_period(resume, -context, indicator.frequency)
+    read_from = shift_period(context_from, -model_history(indicator, model), indicator.frequency)
+    return _Plan(model, threshold, done, context_from, read_from)
+
+
+def model_history(indicator: Indicator, model: str) -> int:
+    """How many periods before a period a model reads to score it."""
+    detector = build_detector(model, detector_params(indicator, model))
+    window = int(getattr(detector, "window", 0))
+    return window + transform_lag(indicator.transform, indicator.frequency)
+
+
+def score_one(
+    session: Session,
+    indicator_id: int,
+    since: date | None,
+    notify: bool,
+    now: datetime,
+    within: Select[Any] | None = None,
+    done: Mapping[str, date | None] | None = None,
+    chunk_entities: int = CHUNK_ENTITIES,
 ) -> tuple[int, AlertCounts]:
+    """Score one indicator, chunk of entities by chunk, reading only what is needed.
+
+    A model never run before reads the whole history; afterwards a run reads the
+    trailing window its model needs plus the lifecycle's context, and resumes the
+    colour decision from the state kept in the stored scores (:mod:`monitor.state`).
+    ``within`` limits the run to one partition of the entities; partitions running at
+    the same time pass ``done`` (see :func:`last_scored`) read before any of them began.
+    """
     indicator = session.get_one(Indicator, indicator_id)
     counts = AlertCounts()
-    panel = observation_panel(session, indicator.id, indicator.frequency)
-    if panel.empty:
-        return 0, counts
     thresholds = list(
         session.scalars(
             select(Threshold).where(
@@ -119,39 +219,121 @@ def _score_one(
             )
         )
     )
-    channels = list(session.scalars(select(Channel).where(Channel.enabled)))
-    synthetic = synthetic_entity_ids(session, [int(c) for c in panel.columns])
-    latest = panel.index[-1].date()
-    written = 0
+    done = last_scored(session, indicator.id) if done is None else done
+    # The lifecycle looks back over the flapping memory and the last normal period.
+    policy = load_policy(session)
+    context = max(policy.flap_window_periods, policy.flap_quiet_periods, 1)
+    plans = []
     for model in MODELS:
         threshold = pick_threshold(thresholds, indicator, model)
         if threshold is None:
             logger.warning("indicator %s: no %s threshold, not scored", indicator.code, model)
             continue
-        decisions = decide(panel, indicator, model, threshold)
-        done = session.scalar(
-            select(func.max(Score.period)).where(
-                Score.indicator_id == indicator.id, Score.model == model
-            )
+        plans.append(_plan(indicator, model, threshold, since, done.get(model), context))
+    bounds = select(func.min(Observation.entity_id), func.max(Observation.entity_id)).where(
+        Observation.indicator_id == indicator.id
+    )
+    if within is not None:
+        bounds = bounds.where(Observation.entity_id.in_(within))
+    first, last = session.execute(bounds).one()
+    latest = session.scalar(
+        select(func.max(Observation.period)).where(Observation.indicator_id == indicator.id)
+    )
+    if not plans or first is None:
+        return 0, counts
+    channels = list(session.scalars(select(Channel).where(Channel.enabled)))
+    reads = [plan.read_from for plan in plans]
+    read_from = None if None in reads else min(r for r in reads if r is not None)
+    written = 0
+    for low in range(first, last + 1, chunk_entities):
+        entity_range = (low, min(last, low + chunk_entities - 1))
+        panel = observation_panel(
+            session,
+            indicator.id,
+            indicator.frequency,
+            since=read_from,
+            entity_range=entity_range,
+            within=within,
         )
-        write_from = _first_index_after(decisions.periods, done)
-        if since is not None:
-            write_from = min(write_from, _first_index_at(decisions.periods, since))
-        written += _write_scores(session, indicator.id, model, decisions, write_from)
-        counts.add(
-            advance_alerts(
-                session,
-                indicator=indicator,
-                model=model,
-                decisions=decisions,
-                start=_first_index_after(decisions.periods, done),
-                notify_from=latest if notify else None,
-                channels=channels,
-                synthetic_entities=synthetic,
-                now=now,
+        if panel.empty:
+            continue
+        synthetic = synthetic_entity_ids(session, [int(c) for c in panel.columns])
+        for plan in plans:
+            decisions = _decisions(session, panel, indicator, plan, entity_range, within)
+            if decisions is None:
+                continue
+            start = _first_index_after(decisions.periods, plan.done)
+            write_from = start
+            if since is not None:
+                write_from = min(write_from, _first_index_at(decisions.periods, since))
+            written += _write_scores(
+                session, indicator.id, plan.model, decisions, write_from, entity_range, within
             )
-        )
+            counts.add(
+                advance_alerts(
+                    session,
+                    indicator=indicator,
+                    model=plan.model,
+                    decisions=decisions,
+                    start=start,
+                    notify_from=latest if notify else None,
+                    channels=channels,
+                    synthetic_entities=synthetic,
+                    now=now,
+                    threshold=plan.threshold,
+                )
+            )
     return written, counts
+
+
+def _decisions(
+    session: Session,
+    panel: pd.DataFrame,
+    indicator: Indicator,
+    plan: _Plan,
+    entity_range: tuple[int, int],
+    within: Select[Any] | None,
+) -> Decisions | None:
+    """The plan's decisions: over the whole panel, or from its context on, resumed."""
+    if plan.context_from is None:
+        return decide(panel, indicator, plan.model, plan.threshold)
+    scores = model_scores(panel, indicator, plan.model)
+    scores = scores.loc[scores.index >= pd.Timestamp(plan.context_from)]
+    if scores.empty:
+        return None
+    threshold = plan.threshold
+    direction = effective_direction(indicator, threshold)
+    state = stored_state(
+        session,
+        indicator_id=indicator.id,
+        model=plan.model,
+        before=scores.index[0].date(),
+        frequency=indicator.frequency,
+        entity_range=entity_range,
+        blue=threshold.blue,
+        direction=direction,
+        min_periods=threshold.min_periods,
+        within=within,
+    )
+    codes_before, runs_before = state.for_columns(scores.columns)
+    codes = continue_levels(
+        scores,
+        codes_before,
+        runs_before,
+        threshold.cutoffs(),
+        direction,
+        clear=threshold.clear,
+        min_periods=threshold.min_periods,
+        frequency=indicator.frequency,
+    )
+    crossed = crossed_cutoff(codes, threshold.cutoffs(), direction)
+    return Decisions(
+        periods=pd.DatetimeIndex(scores.index),
+        entity_ids=np.asarray(scores.columns, dtype=np.int64),
+        scores=scores.to_numpy(dtype="float64"),
+        codes=codes.to_numpy(dtype="int8"),
+        crossed=crossed.to_numpy(dtype="float64"),
+    )
 
 
 def _first_index_after(periods: pd.DatetimeIndex, done: date | None) -> int:
@@ -165,33 +347,44 @@ def _first_index_at(periods: pd.DatetimeIndex, since: date) -> int:
 
 
 def _write_scores(
-    session: Session, indicator_id: int, model: str, decisions: Decisions, start: int
+    session: Session,
+    indicator_id: int,
+    model: str,
+    decisions: Decisions,
+    start: int,
+    entity_range: tuple[int, int],
+    within: Select[Any] | None = None,
 ) -> int:
-    """Replace the stored scores of periods ``start ..`` with ``decisions``."""
+    """Replace the stored scores of periods ``start ..`` of the chunk with ``decisions``."""
     if start >= len(decisions.periods):
         return 0
     first = decisions.periods[start].date()
-    session.execute(
-        delete(Score).where(
-            Score.indicator_id == indicator_id, Score.model == model, Score.period >= first
-        )
+    stale = delete(Score).where(
+        Score.indicator_id == indicator_id,
+        Score.model == model,
+        Score.entity_id.between(*entity_range),
+        Score.period >= first,
     )
+    if within is not None:
+        stale = stale.where(Score.entity_id.in_(within))
+    session.execute(stale)
     scores = decisions.scores[start:]
     codes = decisions.codes[start:]
-    rows_idx, cols_idx = (~pd.isna(scores)).nonzero()
+    # Series by series, period by period: the primary key's order, so the index grows
+    # at its end instead of being rewritten all over.
+    cols_idx, rows_idx = (~np.isnan(scores.T)).nonzero()
     severity_names = (None, "blue", "yellow", "orange", "red")
     periods = [p.date() for p in decisions.periods[start:]]
-    rows = [
-        {
-            "indicator_id": indicator_id,
-            "entity_id": int(decisions.entity_ids[c]),
-            "model": model,
-            "period": periods[r],
-            "score": float(scores[r, c]),
-            "severity": severity_names[int(codes[r, c])],
-        }
-        for r, c in zip(rows_idx.tolist(), cols_idx.tolist(), strict=True)
-    ]
-    for offset in range(0, len(rows), SCORE_CHUNK):
-        session.execute(insert(Score), rows[offset : offset + SCORE_CHUNK])
-    return len(rows)
+    entity_ids = [int(e) for e in decisions.entity_ids]
+    rows = (
+        (
+            indicator_id,
+            entity_ids[c],
+            model,
+            periods[r],
+            float(scores[r, c]),
+            severity_names[int(codes[r, c])],
+        )
+        for c, r in zip(cols_idx.tolist(), rows_idx.tolist(), strict=True)
+    )
+    return bulk_insert(session.connection(), Score.__table__, SCORE_COLUMNS, rows)

@@ -300,3 +300,33 @@ def test_staff_resolution_is_not_reopened_during_the_same_breach(catalogue: Data
             )
         )
     assert open_now == 0
+
+
+def test_breaches_awaiting_confirmation_show_as_pending_then_confirmed(
+    catalogue: Database,
+) -> None:
+    with catalogue.session() as session:
+        for threshold in session.scalars(select(Threshold).where(Threshold.model == "threshold")):
+            threshold.min_periods = 3
+
+    report = score_indicators(catalogue, now=NOW)
+
+    assert report.alerts.pending > 0
+    assert report.alerts.confirmed > 0
+    with catalogue.session() as session:
+        alert = session.scalars(
+            select(Alert)
+            .join(Entity)
+            .where(Entity.code == "SD", Alert.model == "threshold")
+            .order_by(Alert.id)
+        ).first()
+        assert alert is not None
+        kinds = [(e.kind, e.to_status) for e in alert.events]
+        notified_pending = session.scalar(
+            select(func.count())
+            .select_from(Notification)
+            .join(AlertEvent, Notification.event_id == AlertEvent.id)
+            .where(AlertEvent.to_status == "pending")
+        )
+    assert kinds[:2] == [("opened", "pending"), ("confirmed", "firing")]
+    assert notified_pending == 0
