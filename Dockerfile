@@ -8,7 +8,7 @@ COPY monitor ./monitor
 COPY models ./models
 COPY alerts ./alerts
 COPY web ./web
-RUN pip install . && useradd --create-home clusterwatch
+RUN pip install ".[dask]" && useradd --create-home clusterwatch
 USER clusterwatch
 
 EXPOSE 8000

@@ -18,8 +18,7 @@ from monitor.vocabulary import SourceKind
 
 logger = logging.getLogger(__name__)
 
-DEMO_FEED = "demo-feed"
-DEMO_FEED_CRON = "*/10 * * * *"
+DEMO_FEED_CRON = "*/10 * * * *"  # the live demo feed checks for a newly completed month
 
 
 def load_demo_and_backfill(database: Database, *, backfill: bool = True) -> str:
@@ -30,8 +29,8 @@ def load_demo_and_backfill(database: Database, *, backfill: bool = True) -> str:
     report = load_demo(database)
     if not report.loaded:
         return "demo data already loaded; nothing loaded twice"
-    _ensure_demo_feed(database)
-    lines = [f"demo data loaded: {report}"]
+    _schedule_demo_feed(database)
+    lines = [report.message]
     if backfill:
         scored = score_indicators(database)
         lines.append(f"backfilled: {scored.as_dict()}")
@@ -39,12 +38,14 @@ def load_demo_and_backfill(database: Database, *, backfill: bool = True) -> str:
     return "\n".join(lines)
 
 
-def _ensure_demo_feed(database: Database) -> None:
+def _schedule_demo_feed(database: Database) -> None:
+    """Give the demo source its schedule so the live feed publishes new months."""
+    from monitor.demo.load import DEMO_SOURCE
+
     with database.session() as session:
-        if session.scalar(select(Source.id).where(Source.name == DEMO_FEED)) is None:
-            session.add(
-                Source(name=DEMO_FEED, kind=SourceKind.DEMO, location="", cron=DEMO_FEED_CRON)
-            )
+        source = session.scalar(select(Source).where(Source.name == DEMO_SOURCE))
+        if source is not None and source.kind == SourceKind.DEMO and not source.cron:
+            source.cron = DEMO_FEED_CRON
 
 
 def prepare_embedded(settings: Settings, database: Database) -> str:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import signal
 import sys
 import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -149,13 +151,32 @@ def ingest(context: Context, file: Path, source_name: str, as_json: bool, no_sco
 
 @main.command()
 @click.option("--json", "as_json", is_flag=True)
+@click.option(
+    "--executor",
+    type=click.Choice(["local", "dask"]),
+    envvar="CLUSTERWATCH_EXECUTOR",
+    default="local",
+    show_default=True,
+    help="Where enterprise indicators are scored: here, or partitioned by city on Dask.",
+)
+@click.option(
+    "--scheduler",
+    envvar="CLUSTERWATCH_DASK_SCHEDULER",
+    help="The Dask scheduler's address, e.g. tcp://HOST:8786 (with --executor dask).",
+)
 @pass_context
 @_fail_on_domain_errors
-def score(context: Context, as_json: bool) -> None:
+def score(context: Context, as_json: bool, executor: str, scheduler: str | None) -> None:
     """Score every indicator now (new periods only; nothing is scored twice)."""
+    from monitor.executors import executor_from_env
     from monitor.pipeline import score_indicators
 
-    report = score_indicators(context.database)
+    runner = executor_from_env(executor, scheduler)
+    try:
+        report = score_indicators(context.database, executor=runner)
+    finally:
+        if runner is not None:
+            runner.close()
     if as_json:
         _echo_json(report.as_dict())
     else:
@@ -224,19 +245,47 @@ def alerts(
 
 @main.command()
 @click.option("--json", "as_json", is_flag=True)
+@click.option("--history", is_flag=True, help="Every period's stage, not only the current one.")
 @pass_context
 @_fail_on_domain_errors
-def stages(context: Context, as_json: bool) -> None:
+def stages(context: Context, as_json: bool, history: bool) -> None:
     """Each government- and industry-level entity's current stage and since when."""
-    from monitor.queries import current_stages
+    from monitor.stages import stage_history_report, stage_report
 
     with context.database.session() as session:
-        rows = current_stages(session)
+        rows = stage_history_report(session) if history else stage_report(session)
     if as_json:
         _echo_json(rows)
         return
     for row in rows:
-        click.echo(f"{row['entity']['code']:<12} {row['stage']:<12} since {row['since']}")
+        code = row["entity"]["code"]
+        if history:
+            for step in row["periods"]:
+                click.echo(f"{code:<12} {step['period']} {step['stage']}")
+        else:
+            click.echo(f"{code:<12} {row['stage']:<12} since {row['since']}")
+
+
+@main.command()
+@click.option("--entity", help="Only the shocks of this entity code.")
+@click.option("--json", "as_json", is_flag=True)
+@pass_context
+@_fail_on_domain_errors
+def shocks(context: Context, entity: str | None, as_json: bool) -> None:
+    """Every shock episode with its depth, timing, resistance and recoverability."""
+    from monitor.shocks import list_shocks
+
+    with context.database.session() as session:
+        rows = list_shocks(session, entity_code=entity)
+    if as_json:
+        _echo_json(rows)
+        return
+    for row in rows:
+        depth = "-" if row["depth"] is None else f"{row['depth']:.1%}"
+        click.echo(
+            f"{row['entity']['code']:<12} {row['start']} trough {row['trough']} "
+            f"end {row['end'] or '-':<10} depth {depth:>6} {row['outcome']}"
+        )
 
 
 @main.command()
@@ -293,24 +342,95 @@ def user_password(context: Context, name: str, password: str | None) -> None:
 
 
 @main.group()
+def token() -> None:
+    """Tokens for the JSON API."""
+
+
+@token.command("create")
+@click.argument("name")
+@pass_context
+@_fail_on_domain_errors
+def token_create(context: Context, name: str) -> None:
+    """Create an API token for user NAME and print it once (only its digest is stored)."""
+    from monitor.tokens import create_token
+
+    with context.database.session() as session:
+        _token, clear = create_token(session, name)
+    click.echo(clear)
+
+
+@main.group()
 def source() -> None:
     """Data sources and their schedules."""
 
 
 @source.command("add")
 @click.argument("name")
-@click.option("--kind", type=click.Choice(["csv", "demo"]), default="csv")
-@click.option("--location", default="", help="The file a csv source reads.")
+@click.option(
+    "--kind",
+    type=click.Choice(["csv", "demo", "folder", "http_json", "sdmx", "sql", "push"]),
+    default="csv",
+)
+@click.option("--location", default="", help="The file, folder, URL or database it reads.")
 @click.option("--cron", help='A crontab schedule in Asia/Shanghai time, e.g. "0 6 * * *".')
+@click.option("--policy", type=click.Choice(["quarantine", "fail"]), default="quarantine")
 @pass_context
 @_fail_on_domain_errors
-def source_add(context: Context, name: str, kind: str, location: str, cron: str | None) -> None:
+def source_add(
+    context: Context, name: str, kind: str, location: str, cron: str | None, policy: str
+) -> None:
     """Add a source (the scheduler picks up its schedule at its next start)."""
     from monitor.sources import add_source
 
     with context.database.session() as session:
-        added = add_source(session, name=name, kind=kind, location=location, cron=cron)
+        added = add_source(
+            session, name=name, kind=kind, location=location, cron=cron, policy=policy
+        )
     click.echo(f"source {added.name} added (id {added.id})")
+
+
+@source.command("load")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@pass_context
+@_fail_on_domain_errors
+def source_load(context: Context, file: Path) -> None:
+    """Add or update the sources of a YAML deployment file."""
+    from monitor.sources import load_sources
+
+    with context.database.session() as session:
+        added, updated = load_sources(session, file)
+    click.echo(f"sources added: {', '.join(added) or '-'}; updated: {', '.join(updated) or '-'}")
+
+
+@source.command("stale")
+@pass_context
+def source_stale(context: Context) -> None:
+    """Sources that missed their scheduled run and series whose next value is overdue."""
+    from monitor.staleness import late_series, late_sources
+
+    with context.database.session() as session:
+        late = [*late_sources(session), *late_series(session)]
+    for item in late:
+        click.echo(item.describe())
+    if not late:
+        click.echo("nothing is late")
+
+
+@source.command("runs")
+@click.argument("name", required=False)
+@click.option("--limit", type=int, default=20)
+@pass_context
+def source_runs(context: Context, name: str | None, limit: int) -> None:
+    """Job-run history (of source NAME): status, duration, row counts."""
+    from monitor.jobs import recent_runs
+
+    for run in recent_runs(context.database, source=name, limit=limit):
+        seconds = f"{run['seconds']:.1f}s" if run["seconds"] is not None else "-"
+        click.echo(
+            f"{run['id']:>5} {run['job']:<8} {run['status']:<10} {seconds:>8} "
+            f"read {run['read']} accepted {run['accepted']} rejected {run['rejected']} "
+            f"{run['file'] or ''} {run['error'] or ''}".rstrip()
+        )
 
 
 @source.command("list")
@@ -327,18 +447,60 @@ def source_list(context: Context) -> None:
 
 @source.command("run")
 @click.argument("name")
+@click.option("--progress", is_flag=True, help="Show a progress bar.")
 @pass_context
 @_fail_on_domain_errors
-def source_run(context: Context, name: str) -> None:
-    """Pull source NAME now and score what changed."""
-    from monitor.jobs import pull_and_score
-    from monitor.sources import get_source
+def source_run(context: Context, name: str, progress: bool) -> None:
+    """Pull source NAME now (even if disabled) and score what changed."""
+    from monitor.jobs import run_now
 
-    with context.database.session() as session:
-        source_id = get_source(session, name).id
-    ingest_report, score_report = pull_and_score(context.database, source_id)
+    with _progress_bar(progress, f"source {name}") as advance:
+        ingest_report, score_report = run_now(context.database, name, progress=advance)
     click.echo(f"ingest: {ingest_report.as_dict() if ingest_report else 'nothing new'}")
     click.echo(f"score: {score_report.as_dict() if score_report else 'nothing to score'}")
+
+
+@contextlib.contextmanager
+def _progress_bar(show: bool, label: str) -> Iterator[Callable[[float], None] | None]:
+    """A progress callback (fraction done) drawing a click progress bar, if ``show``."""
+    if not show:
+        yield None
+        return
+    with click.progressbar(length=1000, label=label, file=sys.stderr) as bar:
+        done = [0]
+
+        def advance(fraction: float) -> None:
+            target = int(min(max(fraction, 0.0), 1.0) * 1000)
+            if target > done[0]:
+                bar.update(target - done[0])
+                done[0] = target
+
+        yield advance
+
+
+@main.command()
+@click.option("--from", "first", required=True, help="First period, e.g. 2020-01.")
+@click.option("--to", "last", required=True, help="Last period, e.g. 2021-12.")
+@click.option("--source", "sources", multiple=True, help="Only this source (repeatable).")
+@click.option("--progress", is_flag=True, help="Show a progress bar.")
+@pass_context
+@_fail_on_domain_errors
+def backfill(
+    context: Context, first: str, last: str, sources: tuple[str, ...], progress: bool
+) -> None:
+    """Pull the sources for a period range and rescore it (history: nobody is notified)."""
+    from monitor.jobs import backfill as run_backfill
+    from monitor.periods import PeriodError, parse_period
+
+    try:
+        start, end = parse_period(first, "M"), parse_period(last, "M")
+    except PeriodError as exc:
+        raise click.BadParameter(str(exc)) from None
+    with _progress_bar(progress, "backfill") as advance:
+        report = run_backfill(
+            context.database, start, end, sources=list(sources) or None, progress=advance
+        )
+    _echo_json(report.as_dict())
 
 
 @main.command()
