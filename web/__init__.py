@@ -24,6 +24,8 @@ from web import (
     headers,
     health,
     i18n,
+    playbooks,
+    silences,
     sources,
     stages,
     storage,
@@ -76,6 +78,8 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         api.bp,
         users.bp,
         channels.bp,
+        silences.bp,
+        playbooks.bp,
     ):
         app.register_blueprint(blueprint)
     app.add_url_rule("/", "home", dashboard.index)

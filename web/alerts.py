@@ -10,6 +10,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from alerts.errors import AlertError
+from alerts.playbooks import playbook_for
 from alerts.workflow import acknowledge, resolve
 from monitor.queries import (
     MAX_PER_PAGE,
@@ -106,6 +107,7 @@ def detail(alert_id: int) -> ResponseReturnValue:
         alert=alert,
         synthetic=synthetic,
         threshold=thresholds_for(db(), alert.indicator, alert.model),
+        playbook=playbook_for(db(), alert),
         acknowledge_form=AcknowledgeForm(),
         resolve_form=ResolveForm(),
         can_acknowledge=current_user.can(Role.OPERATOR) and alert.status == AlertStatus.FIRING,

@@ -1,23 +1,25 @@
 """Channels (admins): email, webhook and robot channels with their filters, a test send,
-enabling and disabling, the delivery log with status and error, and dead letters."""
+enabling and disabling, the delivery log with status and error, and dead letters with
+a re-send button (operators and admins)."""
 
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
+from flask_login import current_user
 from sqlalchemy import func, select
 
 from alerts.channels import create_channel
-from alerts.deadletters import dead_letters
+from alerts.deadletters import dead_letters, resend
 from alerts.errors import AlertError
 from alerts.states import ChannelType
 from alerts.testsend import test_send
 from monitor.queries import Page
 from monitor.records import Channel, Delivery
 from monitor.vocabulary import Dimension, Level, Role, Severity
-from web.access import require_role
-from web.forms import ChannelForm, RunNowForm, UserActionForm
+from web.access import require_role, safe_next
+from web.forms import ChannelForm, ResendForm, RunNowForm, UserActionForm
 from web.storage import db
 
 bp = Blueprint("channels", __name__, url_prefix="/channels")
@@ -41,6 +43,7 @@ def index() -> ResponseReturnValue:
         form=_form(),
         action=UserActionForm(),
         send_form=RunNowForm(),
+        resend_form=ResendForm(),
         dead=dead_letters(db(), limit=20),
     )
 
@@ -128,3 +131,20 @@ def log(channel_id: int) -> ResponseReturnValue:
     )
     page = Page(items=list(rows), total=total, page=page_number, per_page=LOG_PER_PAGE)
     return render_template("channels/log.html", channel=channel, page=page)
+
+
+@bp.post("/dead/<int:notification_id>/resend")
+@require_role(Role.OPERATOR)
+def resend_dead_letter(notification_id: int) -> ResponseReturnValue:
+    """Put one given-up notification back in the outbox, then go back where the user was."""
+    form = ResendForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        resend(db(), notification_id, actor=current_user.username)
+    except AlertError:
+        flash(gettext("Only a given-up delivery can be re-sent."), "error")
+    else:
+        db().commit()
+        flash(gettext("The notification will be sent again on the next delivery pass."), "success")
+    return redirect(safe_next(form.next.data) or url_for("channels.index"))

@@ -10,19 +10,29 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
+    DateTimeLocalField,
     Field,
     FloatField,
     HiddenField,
     IntegerField,
     PasswordField,
     SelectField,
+    SelectMultipleField,
     StringField,
     TextAreaField,
 )
-from wtforms.validators import AnyOf, InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import (
+    AnyOf,
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 
 from monitor.users import MAX_USERNAME_LENGTH
-from monitor.vocabulary import Direction, Role, Severity
+from monitor.vocabulary import Dimension, Direction, Level, Role, Severity
 from web.i18n import SUPPORTED_LOCALES
 from web.labels import label
 
@@ -150,6 +160,12 @@ class RunNowForm(FlaskForm):
     """Running a source now is a POST with a CSRF token."""
 
 
+class ResendForm(FlaskForm):
+    """Re-sending a dead letter is a POST with a CSRF token; ``next`` is where to return."""
+
+    next = HiddenField()
+
+
 class UploadForm(FlaskForm):
     source = SelectField(_l("Source"), validators=[InputRequired(_l("Choose a source."))])
     file = FileField(
@@ -194,3 +210,76 @@ class ChannelForm(FlaskForm):
         self.min_severity.choices = [
             (severity.value, label("severity", severity.value)) for severity in Severity
         ]
+
+
+CODES_LENGTH = 2000
+PLAYBOOK_LENGTH = 10000
+RECURRENCE_LABELS = {
+    "": _l("Does not repeat"),
+    "yearly": _l("Every year"),
+    "monthly": _l("Every month"),
+    "weekly": _l("Every week"),
+}
+
+
+def _codes(text: Any) -> StringField:
+    return StringField(
+        text,
+        validators=[Optional(), Length(max=CODES_LENGTH)],
+        description=_l("Codes separated by commas or spaces."),
+    )
+
+
+class SilenceForm(FlaskForm):
+    """A new silence: matchers, a window in Beijing time, an optional recurrence, a reason.
+
+    Codes are resolved to ids by the view, which adds an error to the field for any
+    code it does not know.
+    """
+
+    levels = SelectMultipleField(_l("Levels"), validators=[Optional()])
+    dimensions = SelectMultipleField(_l("Dimensions"), validators=[Optional()])
+    regions = _codes(_l("Region codes"))
+    clusters = _codes(_l("Cluster codes"))
+    entities = _codes(_l("Entity codes"))
+    indicators = _codes(_l("Indicator codes"))
+    starts_at = DateTimeLocalField(
+        _l("Starts (Beijing time)"), validators=[InputRequired(_l("Enter a start time."))]
+    )
+    ends_at = DateTimeLocalField(
+        _l("Ends (Beijing time)"), validators=[InputRequired(_l("Enter an end time."))]
+    )
+    recurrence = SelectField(_l("Repeats"), validators=[Optional()])
+    repeat_until = DateTimeLocalField(_l("Repeat until (optional)"), validators=[Optional()])
+    reason = TextAreaField(
+        _l("Reason"),
+        id="silence-reason",
+        validators=[
+            DataRequired(_l("Say why these alerts are silenced.")),
+            Length(max=NOTE_LENGTH, message=_l("The reason is too long.")),
+        ],
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.levels.choices = [(level.value, label("level", level)) for level in Level]
+        self.dimensions.choices = [
+            (dimension.value, label("dimension", dimension)) for dimension in Dimension
+        ]
+        self.recurrence.choices = [(value, str(text)) for value, text in RECURRENCE_LABELS.items()]
+
+
+class PlaybookForm(FlaskForm):
+    """The response playbook of one dimension × level; the Chinese text is required."""
+
+    text_zh = TextAreaField(
+        _l("Response (Chinese)"),
+        validators=[
+            DataRequired(_l("Write the response in Chinese.")),
+            Length(max=PLAYBOOK_LENGTH, message=_l("The text is too long.")),
+        ],
+    )
+    text_en = TextAreaField(
+        _l("Response (English, optional)"),
+        validators=[Optional(), Length(max=PLAYBOOK_LENGTH, message=_l("The text is too long."))],
+    )

@@ -5,13 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from alerts.errors import TransportError
 from alerts.transports import FACTORIES
 from monitor.db import Database
-from monitor.records import Channel, Delivery
+from monitor.records import AlertEvent, Channel, Delivery, Notification
+from tests.web.conftest import csrf_token, log_in
 from tests.web.dataset import World
 
 
@@ -88,3 +90,79 @@ def test_disabling_and_the_delivery_log(
         assert not session.get(Channel, channel_id).enabled
     log = as_admin.get(f"/channels/{channel_id}/log").get_data(as_text=True)
     assert "HTTP 410 Gone" in log and "failed" in log
+
+
+def _dead_letter(database: Database, world: World) -> int:
+    """A webhook notification about the Weifang alert that was given up after five tries."""
+    with database.session() as session:
+        channel = Channel(name="潍坊值班", kind="webhook", target="https://hooks.example.org/wf")
+        session.add(channel)
+        session.flush()
+        event = session.scalars(
+            select(AlertEvent).where(AlertEvent.alert_id == world.alerts["firms"])
+        ).first()
+        notification = Notification(
+            event_id=event.id,
+            alert_id=world.alerts["firms"],
+            channel_id=channel.id,
+            idempotency_key="dead-letter-1",
+            status="dead",
+            attempts=5,
+            last_error="HTTP 410 Gone",
+        )
+        session.add(notification)
+        session.flush()
+        return notification.id
+
+
+def test_it_resends_a_dead_letter_from_the_channels_page(
+    csrf_app: Flask, database: Database, world: World
+) -> None:
+    notification_id = _dead_letter(database, world)
+    client = csrf_app.test_client()
+    log_in(client, "ada")
+    page = client.get("/channels/").get_data(as_text=True)
+    action = f"/channels/dead/{notification_id}/resend"
+    assert action in page and "HTTP 410 Gone" in page
+    response = client.post(
+        action, data={"csrf_token": csrf_token(page), "next": "/channels/"}, follow_redirects=True
+    )
+    assert "下一轮投递时重新发送" in response.get_data(as_text=True)
+    with database.session() as session:
+        notification = session.get(Notification, notification_id)
+        assert (notification.status, notification.attempts) == ("pending", 0)
+        assert notification.resent_by == "ada"
+
+
+def test_an_operator_may_resend_but_a_viewer_may_not(
+    client: FlaskClient, database: Database, world: World
+) -> None:
+    notification_id = _dead_letter(database, world)
+    log_in(client, "vera")
+    assert client.post(f"/channels/dead/{notification_id}/resend").status_code == 403
+    client.post("/logout")
+    log_in(client, "otto")
+    response = client.post(f"/channels/dead/{notification_id}/resend")
+    assert response.status_code == 302 and response.location == "/channels/"
+    with database.session() as session:
+        assert session.get(Notification, notification_id).status == "pending"
+
+
+def test_resending_twice_says_only_dead_letters_can_be_resent(
+    as_admin: FlaskClient, database: Database, world: World
+) -> None:
+    notification_id = _dead_letter(database, world)
+    as_admin.post(f"/channels/dead/{notification_id}/resend")
+    again = as_admin.post(f"/channels/dead/{notification_id}/resend", follow_redirects=True)
+    assert "只有已放弃的投递才能重新发送" in again.get_data(as_text=True)
+
+
+def test_resend_without_a_csrf_token_is_refused(
+    csrf_app: Flask, database: Database, world: World
+) -> None:
+    notification_id = _dead_letter(database, world)
+    client = csrf_app.test_client()
+    log_in(client, "ada")
+    assert client.post(f"/channels/dead/{notification_id}/resend").status_code == 400
+    with database.session() as session:
+        assert session.get(Notification, notification_id).status == "dead"
