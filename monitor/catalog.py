@@ -20,7 +20,7 @@ import math
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
@@ -30,6 +30,10 @@ import yaml
 from sqlalchemy import Row, insert, select, update
 from sqlalchemy.orm import Session
 
+from models.errors import InvalidParameter
+from models.levels import check_decision
+from models.registry import build_detector
+from models.rules import parse_steps
 from monitor.errors import CatalogError
 from monitor.records import Entity, Indicator, Threshold, utc_now
 from monitor.vocabulary import Dimension, Direction, Frequency, Level, ModelKind, Transform
@@ -61,7 +65,7 @@ COLUMNS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     ),
     "thresholds": (
         ("model", "level", "dimension", "blue", "yellow", "orange", "red"),
-        ("indicator", "direction", "clear", "min_periods"),
+        ("indicator", "direction", "clear", "min_periods", "steps", "confirm"),
     ),
 }
 TRUE_WORDS = {"true", "yes", "y", "1", "t", "是", "真"}
@@ -285,6 +289,8 @@ class ThresholdSpec:
     red: float
     clear: float | None
     min_periods: int
+    steps: list[Any] | None = None
+    confirm: dict[str, int] | None = None
 
     @property
     def cutoffs(self) -> tuple[float, float, float, float]:
@@ -458,8 +464,62 @@ def _threshold(record: RawRecord, problems: list[str]) -> ThresholdSpec | None:
         red=f.number("red") or 0.0,
         clear=f.number("clear", required=False),
         min_periods=f.integer("min_periods", default=1, minimum=1),
+        steps=_rule_steps(f),
+        confirm=_rule_confirm(f),
     )
+    if spec.confirm is not None:
+        if f.raw("min_periods") is not None and spec.min_periods != spec.confirm["n"]:
+            f.problem("give min_periods or confirm, not both")
+        spec = replace(spec, min_periods=spec.confirm["n"])
+    if spec.steps and spec.model != ModelKind.THRESHOLD:
+        f.problem(f"steps apply to the threshold model only, not {spec.model}")
     return spec if f.ok else None
+
+
+def _structured(f: _Fields, name: str) -> Any:
+    """A list or mapping field: as given in YAML, or written as JSON/YAML text in CSV."""
+    value = f.raw(name)
+    if isinstance(value, str):
+        try:
+            return yaml.safe_load(value)
+        except yaml.YAMLError:
+            f.problem(f"{name} {value!r} is not valid JSON or YAML")
+            return None
+    return value
+
+
+def _rule_steps(f: _Fields) -> list[Any] | None:
+    """The rule steps, checked and in their shortest configuration form."""
+    raw = _structured(f, "steps")
+    if raw is None:
+        return None
+    try:
+        steps = parse_steps(raw)
+        build_detector(ModelKind.THRESHOLD, {"steps": [s.to_config() for s in steps]})
+    except InvalidParameter as exc:
+        f.problem(f"steps: {exc}")
+        return None
+    return [step.to_config() for step in steps] or None
+
+
+def _rule_confirm(f: _Fields) -> dict[str, int] | None:
+    """The ``{n, m}`` confirmation: colour once n of the last m periods breached."""
+    raw = _structured(f, "confirm")
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or set(raw) != {"n", "m"}:
+        f.problem(f"confirm must be a mapping with n and m, got {raw!r}")
+        return None
+    values = {key: raw[key] for key in ("n", "m")}
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in values.values()):
+        f.problem(f"confirm n and m must be whole numbers, got {raw!r}")
+        return None
+    try:
+        check_decision((0, 1, 2, 3), Direction.UP, min_periods=values["n"], of_last=values["m"])
+    except InvalidParameter as exc:
+        f.problem(f"confirm: {exc}")
+        return None
+    return values
 
 
 @dataclass(frozen=True)
@@ -645,8 +705,26 @@ def _check_thresholds(
                     f"but the threshold is for {spec.level} x {spec.dimension}"
                 )
             direction = direction or indicator_direction
-        problems += [f"{spec.where}: {problem}" for problem in _check_cutoffs(spec, direction)]
+        cutoff_problems = _check_cutoffs(spec, direction)
+        problems += [f"{spec.where}: {problem}" for problem in cutoff_problems]
+        if not cutoff_problems and direction is not None:
+            problems += _check_decision(spec, direction)
     return problems
+
+
+def _check_decision(spec: ThresholdSpec, direction: str) -> list[str]:
+    """The row's cut-offs, clearing level and confirmation as the decision layer sees them."""
+    try:
+        check_decision(
+            spec.cutoffs,
+            direction,
+            clear=spec.clear,
+            min_periods=spec.min_periods,
+            of_last=spec.confirm["m"] if spec.confirm else None,
+        )
+    except InvalidParameter as exc:
+        return [f"{spec.where}: {exc}"]
+    return []
 
 
 def _diff_write(
@@ -764,6 +842,8 @@ def _write_thresholds(
             indicator_id=indicator_ids[spec.indicator] if spec.indicator else None,
             clear=spec.clear,
             min_periods=spec.min_periods,
+            steps=spec.steps,
+            confirm=spec.confirm,
         )
         wanted.append(row)
 

@@ -33,14 +33,16 @@ from monitor.panels import observation_panel
 from monitor.records import Channel, Indicator, JobRun, Observation, Score, Threshold, utc_now
 from monitor.scoring import (
     MODELS,
+    confirmation,
     decide,
     detector_params,
     effective_direction,
     model_scores,
     pick_threshold,
+    rule_history,
 )
 from monitor.stages import update_stages
-from monitor.state import continue_levels, shift_period, stored_state
+from monitor.state import continue_levels, shift_period, stored_recent, stored_state
 from monitor.vocabulary import Level, RunStatus
 
 if TYPE_CHECKING:
@@ -181,15 +183,17 @@ def _plan(
     if since is not None:
         resume = min(resume, since)
     context_from = shift_period(resume, -context, indicator.frequency)
-    read_from = shift_period(context_from, -model_history(indicator, model), indicator.frequency)
+    history = model_history(indicator, model, threshold)
+    read_from = shift_period(context_from, -history, indicator.frequency)
     return _Plan(model, threshold, done, context_from, read_from)
 
 
-def model_history(indicator: Indicator, model: str) -> int:
-    """How many periods before a period a model reads to score it."""
-    detector = build_detector(model, detector_params(indicator, model))
+def model_history(indicator: Indicator, model: str, threshold: Threshold | None = None) -> int:
+    """How many periods before a period a model (and its rule's steps) reads to score it."""
+    detector = build_detector(model, detector_params(indicator, model, threshold))
     window = int(getattr(detector, "window", 0))
-    return window + transform_lag(indicator.transform, indicator.frequency)
+    lag = transform_lag(indicator.transform, indicator.frequency)
+    return window + lag + rule_history(threshold, indicator.frequency)
 
 
 def score_one(
@@ -297,25 +301,31 @@ def _decisions(
     """The plan's decisions: over the whole panel, or from its context on, resumed."""
     if plan.context_from is None:
         return decide(panel, indicator, plan.model, plan.threshold)
-    scores = model_scores(panel, indicator, plan.model)
+    scores = model_scores(panel, indicator, plan.model, plan.threshold)
     scores = scores.loc[scores.index >= pd.Timestamp(plan.context_from)]
     if scores.empty:
         return None
     threshold = plan.threshold
     direction = effective_direction(indicator, threshold)
-    state = stored_state(
-        session,
-        indicator_id=indicator.id,
-        model=plan.model,
-        before=scores.index[0].date(),
-        frequency=indicator.frequency,
-        entity_range=entity_range,
-        blue=threshold.blue,
-        direction=direction,
-        min_periods=threshold.min_periods,
-        within=within,
-    )
-    codes_before, runs_before = state.for_columns(scores.columns)
+    min_periods, of_last = confirmation(threshold)
+    where = {
+        "indicator_id": indicator.id,
+        "model": plan.model,
+        "before": scores.index[0].date(),
+        "frequency": indicator.frequency,
+        "entity_range": entity_range,
+        "blue": threshold.blue,
+        "direction": direction,
+        "within": within,
+    }
+    recent = None
+    if of_last is None:
+        state = stored_state(session, min_periods=min_periods, **where)
+        codes_before, runs_before = state.for_columns(scores.columns)
+    else:
+        flags = stored_recent(session, clear=threshold.clear, of_last=of_last, **where)
+        codes_before, recent = flags.for_columns(scores.columns)
+        runs_before = np.zeros(len(codes_before), dtype=np.int64)
     codes = continue_levels(
         scores,
         codes_before,
@@ -323,8 +333,10 @@ def _decisions(
         threshold.cutoffs(),
         direction,
         clear=threshold.clear,
-        min_periods=threshold.min_periods,
+        min_periods=min_periods,
         frequency=indicator.frequency,
+        of_last=of_last,
+        recent=recent,
     )
     crossed = crossed_cutoff(codes, threshold.cutoffs(), direction)
     return Decisions(

@@ -213,6 +213,9 @@ class Threshold(Base):
     red: Mapped[float] = mapped_column(Float)
     clear: Mapped[float | None] = mapped_column(Float)
     min_periods: Mapped[int] = mapped_column(Integer, default=1)
+    # Rule steps after the transform (models.rules form) and "n of the last m" confirmation.
+    steps: Mapped[list[object] | None] = mapped_column(JSON)
+    confirm: Mapped[dict[str, int] | None] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
     updated_by: Mapped[str | None] = mapped_column(String(100))
 

@@ -14,24 +14,58 @@ import pandas as pd
 from alerts.lifecycle import Decisions
 from models.levels import crossed_cutoff, to_levels
 from models.registry import build_detector
+from models.rules import parse_steps
+from models.transforms import transform_lag
 from monitor.records import Indicator, Threshold
 from monitor.vocabulary import Direction, ModelKind
 
 MODELS: tuple[ModelKind, ...] = (ModelKind.THRESHOLD, ModelKind.ROBUST_Z)
 
 
-def detector_params(indicator: Indicator, model: str) -> dict[str, object]:
-    """The parameters a model runs with for ``indicator``."""
-    return {"transform": indicator.transform, "frequency": indicator.frequency}
+def detector_params(
+    indicator: Indicator, model: str, threshold: Threshold | None = None
+) -> dict[str, object]:
+    """The parameters a model runs with for ``indicator`` (and its threshold row's steps)."""
+    params: dict[str, object] = {"transform": indicator.transform, "frequency": indicator.frequency}
+    if model == ModelKind.THRESHOLD and threshold is not None and threshold.steps:
+        params["steps"] = list(threshold.steps)
+    return params
 
 
-def model_scores(panel: pd.DataFrame, indicator: Indicator, model: str) -> pd.DataFrame:
+def rule_history(threshold: Threshold | None, frequency: str) -> int:
+    """How many periods before a period the threshold row's steps read to score it.
+
+    Each windowed step looks back ``window`` periods (``rise_from_low`` and
+    ``fall_from_high`` also the period itself), a ``yoy``/``pop`` step its lag.
+    """
+    if threshold is None or not threshold.steps:
+        return 0
+    total = 0
+    for step in parse_steps(threshold.steps):
+        if step.kind in ("yoy", "pop"):
+            total += transform_lag(step.kind, frequency)
+        elif step.window is not None:
+            total += step.window if step.kind != "ma" else step.window - 1
+    return total
+
+
+def confirmation(threshold: Threshold) -> tuple[int, int | None]:
+    """``min_periods`` and ``of_last`` for :func:`models.levels.to_levels` from a row."""
+    if threshold.confirm:
+        return int(threshold.confirm["n"]), int(threshold.confirm["m"])
+    return threshold.min_periods, None
+
+
+def model_scores(
+    panel: pd.DataFrame, indicator: Indicator, model: str, threshold: Threshold | None = None
+) -> pd.DataFrame:
     """The model's score, oriented so the threshold's direction applies.
 
     The robust z-score is turned so that positive means "riskier in the indicator's
     direction" (a fall for a lower-is-riskier indicator) and is absolute for ``both``.
+    A threshold row's rule steps run after the indicator's transform.
     """
-    detector = build_detector(model, detector_params(indicator, model))
+    detector = build_detector(model, detector_params(indicator, model, threshold))
     scores = detector.fit(panel).score(panel)
     if model == ModelKind.ROBUST_Z:
         if indicator.direction == Direction.DOWN:
@@ -57,14 +91,16 @@ def decide(
     panel: pd.DataFrame, indicator: Indicator, model: str, threshold: Threshold
 ) -> Decisions:
     """Scores, colour codes and crossed cut-offs of every series of one indicator."""
-    scores = model_scores(panel, indicator, model)
+    scores = model_scores(panel, indicator, model, threshold)
     direction = effective_direction(indicator, threshold)
+    min_periods, of_last = confirmation(threshold)
     codes = to_levels(
         scores,
         threshold.cutoffs(),
         direction,
         clear=threshold.clear,
-        min_periods=threshold.min_periods,
+        min_periods=min_periods,
+        of_last=of_last,
     )
     crossed = crossed_cutoff(codes, threshold.cutoffs(), direction)
     return Decisions(
