@@ -12,15 +12,19 @@ from datetime import UTC, date, datetime
 from sqlalchemy import (
     JSON,
     Boolean,
+    Column,
     Date,
     DateTime,
     Float,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
+    Table,
     Text,
     TypeDecorator,
+    Unicode,
     UniqueConstraint,
     text,
 )
@@ -685,3 +689,15 @@ class JobFire(Base):
     fire_time: Mapped[datetime] = mapped_column(UtcDateTime)
     claimed_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
     claimed_by: Mapped[str] = mapped_column(String(100), default="")
+
+
+# The scheduler's job store, created by the migrations rather than by APScheduler on start,
+# so that scheduler processes starting together never race to create it. The columns are
+# the ones APScheduler 3's SQLAlchemyJobStore defines and reads.
+scheduler_jobs = Table(
+    "apscheduler_jobs",
+    Base.metadata,
+    Column("id", Unicode(191), primary_key=True),
+    Column("next_run_time", Float(25), index=True),
+    Column("job_state", LargeBinary, nullable=False),
+)
