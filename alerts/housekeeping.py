@@ -1,4 +1,5 @@
-"""The periodic alert chores a scheduler runs: mark stale alerts, queue reminders.
+"""The periodic alert chores a scheduler runs: mark stale alerts, raise stale-data
+alerts, queue reminders.
 
 Each chore commits on its own, so a failure in one leaves the other's work stored.
 The delivery job (``alerts.dispatch.deliver_due``) sends what they queue.
@@ -12,6 +13,7 @@ from datetime import datetime
 
 from alerts.policy import load_policy
 from alerts.reminders import queue_reminders
+from alerts.stale_data import raise_stale_data_alerts
 from alerts.staleness import mark_stale
 from monitor.db import Database
 from monitor.records import utc_now
@@ -21,20 +23,30 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class HousekeepingReport:
-    """How many alerts turned stale and how many reminders were queued."""
+    """How many alerts turned stale, how many stale-data alerts changed (opened,
+    escalated or resolved) and how many reminders were queued."""
 
     stale: int = 0
+    stale_data: int = 0
     reminders: int = 0
 
 
 def run_housekeeping(database: Database, *, now: datetime | None = None) -> HousekeepingReport:
-    """Mark overdue series' alerts stale, then queue the reminders that are due."""
+    """Mark overdue series' alerts stale, raise their stale-data alerts, then queue the
+    reminders that are due."""
     now = now or utc_now()
     with database.session() as session:
         policy = load_policy(session)
         stale = len(mark_stale(session, now=now, policy=policy))
     with database.session() as session:
+        stale_data = raise_stale_data_alerts(session, now=now, policy=policy).changed
+    with database.session() as session:
         reminders = len(queue_reminders(session, now=now, policy=policy))
-    if stale or reminders:
-        logger.info("alert housekeeping: %s stale, %s reminders", stale, reminders)
-    return HousekeepingReport(stale=stale, reminders=reminders)
+    if stale or stale_data or reminders:
+        logger.info(
+            "alert housekeeping: %s stale, %s stale-data changes, %s reminders",
+            stale,
+            stale_data,
+            reminders,
+        )
+    return HousekeepingReport(stale=stale, stale_data=stale_data, reminders=reminders)

@@ -17,11 +17,19 @@ from zoneinfo import ZoneInfo
 
 from alerts.notices import Digest, KeyNumbers, Notice, notice_of
 from monitor.records import Alert, AlertEvent, Notification
+from monitor.vocabulary import STALE_DATA_MODEL
 
 LOCAL_TIME = ZoneInfo("Asia/Shanghai")
 SEVERITY_COLOURS = {"blue": "#1e6fd9", "yellow": "#d4a600", "orange": "#f07c00", "red": "#d7263d"}
 EN_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 SUBJECT_KINDS = ("opened", "confirmed", "escalated", "resolved", "stale", "settled", "repeated")
+#: How the events of a stale-data alert read: its colour says how long data is overdue.
+DATA_DELIVERY_KINDS = {
+    "opened": "data_missing",
+    "escalated": "data_missing",
+    "repeated": "data_missing",
+    "resolved": "data_resumed",
+}
 
 WORDING: dict[str, dict[str, Any]] = {
     "zh_CN": {
@@ -40,7 +48,14 @@ WORDING: dict[str, dict[str, Any]] = {
         },
         "frequency": {"M": "月度", "Q": "季度", "A": "年度"},
         "period": {"M": "{year}年{month}月", "Q": "{year}年第{quarter}季度", "A": "{year}年"},
-        "model": {"threshold": "阈值模型", "robust_z": "稳健Z分数模型"},
+        "model": {
+            "threshold": "阈值模型",
+            "robust_z": "稳健Z分数模型",
+            "stage": "阶段变化",
+            "stale_data": "数据报送监测",
+        },
+        "missed_periods": "{count}期未报送",
+        "allowance": "允许{count}期",
         "status": {
             "pending": "待确认",
             "firing": "预警中",
@@ -69,6 +84,8 @@ WORDING: dict[str, dict[str, Any]] = {
             "escalated": "[{severity}预警 · 升级]",
             "resolved": "[{severity}预警 · 已解除]",
             "stale": "[{severity}预警 · 数据中断]",
+            "data_missing": "[{severity}预警 · 数据未报送]",
+            "data_resumed": "[数据恢复报送]",
             "settled": "[{severity}预警 · 恢复稳定]",
             "repeated": "[{severity}预警 · 提醒]",
             "other": "[{severity}预警 · {event}]",
@@ -81,6 +98,8 @@ WORDING: dict[str, dict[str, Any]] = {
             "escalated": "{entity}的{indicator}预警升级为{severity}。",
             "resolved": "{entity}的{indicator}{severity}预警已解除。",
             "stale": "{entity}的{indicator}已停止报送数据，{severity}预警无法更新。",
+            "data_missing": "{entity}的{indicator}逾期未报送数据（{severity}预警）。",
+            "data_resumed": "{entity}的{indicator}已恢复报送数据。",
             "settled": "{entity}的{indicator}预警不再反复波动，当前状态：{status}。",
             "repeated": "{entity}的{indicator}{severity}预警仍未确认处理。",
             "other": "{entity}的{indicator}{severity}预警：{event}。",
@@ -133,7 +152,14 @@ WORDING: dict[str, dict[str, Any]] = {
         },
         "frequency": {"M": "monthly", "Q": "quarterly", "A": "annual"},
         "period": {"M": "{month_name} {year}", "Q": "{year} Q{quarter}", "A": "{year}"},
-        "model": {"threshold": "threshold model", "robust_z": "robust z-score model"},
+        "model": {
+            "threshold": "threshold model",
+            "robust_z": "robust z-score model",
+            "stage": "stage change",
+            "stale_data": "data delivery check",
+        },
+        "missed_periods": "{count} periods missed",
+        "allowance": "{count} periods allowed",
         "status": {
             "pending": "pending confirmation",
             "firing": "firing",
@@ -162,6 +188,8 @@ WORDING: dict[str, dict[str, Any]] = {
             "escalated": "[{SEVERITY} · escalated]",
             "resolved": "[{SEVERITY} · resolved]",
             "stale": "[{SEVERITY} · no data]",
+            "data_missing": "[{SEVERITY} · data overdue]",
+            "data_resumed": "[data resumed]",
             "settled": "[{SEVERITY} · settled]",
             "repeated": "[{SEVERITY} · reminder]",
             "other": "[{SEVERITY} · {event}]",
@@ -176,6 +204,8 @@ WORDING: dict[str, dict[str, Any]] = {
             "resolved": "The {severity} warning on {indicator} for {entity} is resolved.",
             "stale": "{indicator} for {entity} stopped arriving; "
             "the {severity} warning cannot be updated.",
+            "data_missing": "{indicator} for {entity} is overdue ({severity} warning).",
+            "data_resumed": "{indicator} for {entity} is arriving again.",
             "settled": "The warning on {indicator} for {entity} stopped flapping; "
             "it is now {status}.",
             "repeated": "The {severity} warning on {indicator} for {entity} "
@@ -287,7 +317,23 @@ def _names(words: dict[str, Any], notice: Notice, locale: str) -> dict[str, str]
 
 
 def _kind(notice: Notice) -> str:
+    if notice.model == STALE_DATA_MODEL and notice.event in DATA_DELIVERY_KINDS:
+        return DATA_DELIVERY_KINDS[notice.event]
     return notice.event if notice.event in SUBJECT_KINDS else "other"
+
+
+def _figures(words: dict[str, Any], notice: Notice) -> tuple[str, str]:
+    """The value and the threshold of ``notice`` as the message writes them."""
+    if notice.model == STALE_DATA_MODEL:  # periods missed against the periods allowed
+        return (
+            words["missed_periods"].format(count=_count(notice.value)),
+            words["allowance"].format(count=_count(notice.threshold)),
+        )
+    return _quantity(notice.value, notice.unit), _quantity(notice.threshold, notice.unit)
+
+
+def _count(value: float | None) -> str:
+    return "–" if value is None else f"{value:.0f}"
 
 
 def render_subject(digest: Digest) -> str:
@@ -334,6 +380,7 @@ def _fields(words: dict[str, Any], notice: Notice, locale: str) -> list[tuple[st
     ]
     if notice.unit:
         facts.append(f"{words['unit']} {notice.unit}")
+    value, threshold = _figures(words, notice)
     fields = [
         (
             labels["entity"],
@@ -349,8 +396,8 @@ def _fields(words: dict[str, Any], notice: Notice, locale: str) -> list[tuple[st
             labels["period"],
             _period(words, notice.event_period or notice.first_period, notice.frequency),
         ),
-        (labels["value"], _quantity(notice.value, notice.unit)),
-        (labels["threshold"], _quantity(notice.threshold, notice.unit)),
+        (labels["value"], value),
+        (labels["threshold"], threshold),
         (labels["model"], _word(words, "model", notice.model)),
         (labels["event"], _word(words, "event", notice.event)),
         (labels["status"], _word(words, "status", notice.status)),
@@ -418,10 +465,8 @@ def _key_number_fields(words: dict[str, Any], notice: Notice) -> list[tuple[str,
 def _item(words: dict[str, Any], notice: Notice, locale: str) -> str:
     """One line of a group message about ``notice``."""
     period = _period(words, notice.event_period or notice.first_period, notice.frequency)
-    figure = words["aside"].format(
-        main=_quantity(notice.value, notice.unit),
-        note=f"{words['labels']['threshold']} {_quantity(notice.threshold, notice.unit)}",
-    )
+    value, threshold = _figures(words, notice)
+    figure = words["aside"].format(main=value, note=f"{words['labels']['threshold']} {threshold}")
     parts = [
         f"[{_word(words, 'severity', notice.severity)}] {notice.entity_name(locale)}",
         notice.indicator_name(locale),

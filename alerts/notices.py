@@ -29,7 +29,7 @@ from monitor.records import (
     Playbook,
     Score,
 )
-from monitor.vocabulary import SEVERITY_ORDER, AlertStatus
+from monitor.vocabulary import SEVERITY_ORDER, STALE_DATA_MODEL, AlertStatus
 
 RECENT_PERIODS = 6
 
@@ -260,7 +260,9 @@ def notice_of(
         response_note=alert.response_note,
         playbook=(playbook.text_zh, playbook.text_en) if playbook is not None else ("", ""),
         key_numbers=(
-            key_numbers(session, alert, event.period) if session is not None and figures else None
+            key_numbers(session, alert, event.period)
+            if session is not None and figures and alert.model != STALE_DATA_MODEL
+            else None
         ),
         labels=_labels(session, entity) if session is not None else {},
         notification_ids=tuple(notification_ids),

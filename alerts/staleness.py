@@ -21,7 +21,7 @@ from alerts.routing import Router
 from alerts.states import Cause, Event
 from monitor.periods import MONTHS_PER_STEP, format_period
 from monitor.records import Alert, AlertEvent, Channel, Indicator, Observation, utc_now
-from monitor.vocabulary import AlertStatus, Frequency
+from monitor.vocabulary import STALE_DATA_MODEL, AlertStatus, Frequency
 
 LOCAL_TIME = ZoneInfo("Asia/Shanghai")  # statistics offices publish on Beijing time
 STALE_FROM: tuple[str, ...] = (AlertStatus.PENDING, AlertStatus.FIRING, AlertStatus.ACKNOWLEDGED)
@@ -65,7 +65,7 @@ def mark_stale(
                 Observation.entity_id == Alert.entity_id,
             ),
         )
-        .where(Alert.status.in_(STALE_FROM))
+        .where(Alert.status.in_(STALE_FROM), Alert.model != STALE_DATA_MODEL)
         .group_by(Alert.id, Indicator.frequency)
         .order_by(Alert.id)
     )

@@ -107,6 +107,10 @@ class ModelKind(StrEnum):
     ROBUST_Z = "robust_z"
 
 
+#: The model name of stale-data alerts (a series overdue), which score no values.
+STALE_DATA_MODEL = "stale_data"
+
+
 class EventKind(StrEnum):
     OPENED = "opened"
     ESCALATED = "escalated"

@@ -9,7 +9,13 @@ from sqlalchemy.orm import Session
 
 from monitor.queries import iso_period, series, series_scores, thresholds_for
 from monitor.records import Alert, Threshold
-from monitor.vocabulary import SEVERITY_ORDER, Direction, EventKind, ModelKind
+from monitor.vocabulary import (
+    SEVERITY_ORDER,
+    STALE_DATA_MODEL,
+    Direction,
+    EventKind,
+    ModelKind,
+)
 from web.labels import label
 
 SEVERITY_COLOURS = {
@@ -21,6 +27,10 @@ SEVERITY_COLOURS = {
 
 
 def _score_title(alert: Alert) -> str:
+    if alert.model == STALE_DATA_MODEL:
+        return gettext(
+            "Stale data: no value has arrived for the periods after the last observed one"
+        )
     if alert.model == ModelKind.ROBUST_Z:
         return gettext("Robust z-score")
     transform = label("transform", alert.indicator.transform)
@@ -86,7 +96,7 @@ def alert_chart(session: Session, alert: Alert, locale: str) -> dict[str, Any]:
         },
         "lines": threshold_lines(threshold, direction),
         "clear": threshold.clear if threshold else None,
-        "fired": fired_points(alert, scores),
+        "fired": fired_points(alert, scores) if alert.model != STALE_DATA_MODEL else [],
         "observed": {
             "title": gettext("Observed values") + unit,
             "name": indicator.name(locale),

@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 
 from monitor.vocabulary import (
+    STALE_DATA_MODEL,
     AlertStatus,
     Dimension,
     Direction,
@@ -56,6 +57,7 @@ LABELS: dict[str, dict[str, LazyString]] = {
         ModelKind.THRESHOLD: _l("Threshold model"),
         ModelKind.ROBUST_Z: _l("Robust z-score"),
         "stage": _l("Stage change"),
+        STALE_DATA_MODEL: _l("Stale data"),
     },
     "event": {
         EventKind.OPENED: _l("Opened"),

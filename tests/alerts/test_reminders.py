@@ -108,7 +108,9 @@ def test_acknowledged_flapping_or_never_sent_alerts_are_not_repeated(
     assert reminders == []
 
 
-def test_housekeeping_turns_overdue_series_stale(database, world, raise_alert, now):
+def test_housekeeping_turns_overdue_series_stale_and_raises_their_stale_data_alert(
+    database, world, raise_alert, now
+):
     with database.session() as session:
         alert, _ = raise_alert(
             session, world.weifang, world.indicators["iva"], period=date(2024, 3, 1)
@@ -124,6 +126,12 @@ def test_housekeeping_turns_overdue_series_stale(database, world, raise_alert, n
 
     chores = run_housekeeping(database, now=now)  # July: April .. June missed
 
-    assert chores.stale == 1
+    assert (chores.stale, chores.stale_data) == (1, 1)
     with database.session() as session:
-        assert session.scalars(select(AlertEvent.kind).order_by(AlertEvent.id)).all()[-1] == "stale"
+        events = session.execute(
+            select(Alert.model, AlertEvent.kind).join(Alert).order_by(AlertEvent.id)
+        ).all()
+    assert [tuple(event) for event in events[-2:]] == [
+        ("threshold", "stale"),
+        ("stale_data", "opened"),
+    ]
