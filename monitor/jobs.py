@@ -28,7 +28,9 @@ from monitor.connectors.base import SourceSpec, pull
 from monitor.db import Database, database_for
 from monitor.errors import IngestError
 from monitor.pipeline import ScoreReport, score_indicators
+from monitor.progress import live_progress
 from monitor.records import JobRun, Observation, RejectedRow, Source
+from monitor.vocabulary import RunStatus
 
 if TYPE_CHECKING:
     from monitor.ingest import IngestReport
@@ -159,7 +161,10 @@ def upload_file(
     return report, score_indicators(database, changed=report.changed)
 
 
-def _run_dict(run: JobRun) -> dict[str, Any]:
+def _run_dict(run: JobRun, live: tuple[float, datetime | None] | None = None) -> dict[str, Any]:
+    """A job run as the console and the command line show it; ``live`` is the progress
+    a running job stored aside (on SQLite, while its transaction is open)."""
+    progress, eta = live if live is not None else (run.progress, run.eta)
     seconds = (
         (run.finished_at - run.started_at).total_seconds() if run.finished_at is not None else None
     )
@@ -172,8 +177,8 @@ def _run_dict(run: JobRun) -> dict[str, Any]:
         "started_at": run.started_at.isoformat(),
         "finished_at": run.finished_at.isoformat() if run.finished_at else None,
         "seconds": seconds,
-        "progress": run.progress,
-        "eta": run.eta.isoformat() if run.eta else None,
+        "progress": progress,
+        "eta": eta.isoformat() if eta else None,
         "read": run.rows_read,
         "accepted": run.rows_accepted,
         "rejected": run.rows_rejected,
@@ -192,13 +197,20 @@ def recent_runs(
         query = select(JobRun).order_by(JobRun.id.desc()).limit(limit)
         if source is not None:
             query = query.join(Source, JobRun.source_id == Source.id).where(Source.name == source)
-        return [_run_dict(run) for run in session.scalars(query)]
+        return _with_live(database, list(session.scalars(query)))
 
 
 def run_progress(database: Database, run_id: int) -> dict[str, Any]:
     """One job run as ``recent_runs`` describes it (poll it for a progress bar)."""
     with database.session() as session:
-        return _run_dict(session.get_one(JobRun, run_id))
+        (run,) = _with_live(database, [session.get_one(JobRun, run_id)])
+        return run
+
+
+def _with_live(database: Database, runs: list[JobRun]) -> list[dict[str, Any]]:
+    running = [run.id for run in runs if run.status == RunStatus.RUNNING]
+    live = live_progress(database, running)
+    return [_run_dict(run, live.get(run.id)) for run in runs]
 
 
 def rejected_rows(
