@@ -209,26 +209,77 @@ def signal_table(
     values = data.to_numpy()
     if not np.isin(values[~np.isnan(values)], (0.0, 1.0)).all():
         raise InvalidInput("signals must be 1 (signal), 0 (none) or NaN (no observation)")
-    if horizon is None and listed:
-        horizon = max(episode.start for episode in listed)  # the table is complete so far
-    timeline = _Timeline(data, frequency, horizon)
-    starts, inside = timeline.mark(listed)
-    ahead = timeline.shock_ahead(starts, width)
-    resolved = ahead | (np.arange(len(data))[:, None] + width <= timeline.horizon)
-    counted = ~np.isnan(values) & resolved & ~inside
+    timeline, masks, inside = _masks(data, listed, frequency, width, horizon)
     signal = values == 1.0
-    cells = {
-        "A": counted & signal & ahead,
-        "B": counted & signal & ~ahead,
-        "C": counted & ~signal & ahead,
-        "D": counted & ~signal & ~ahead,
-    }
+    cells = _cells(signal, ~np.isnan(values), masks)
     by_entity = pd.DataFrame(
         {name: cell.sum(axis=0) for name, cell in cells.items()}, index=data.columns
     )
     leads = timeline.leads(listed, signal & ~np.isnan(values) & ~inside, width)
     totals = {name: int(by_entity[name].sum()) for name in _COUNTS}
     return SignalTable(**totals, leads=leads, by_entity=by_entity)
+
+
+@dataclass(frozen=True)
+class EpisodeMasks:
+    """Where a panel's cells stand against the episodes, whatever the signals.
+
+    ``ahead``: a shock starts within the window after the cell; ``eligible``: the cell
+    may count (outside a shock, and its window resolved). A backtest replaying many
+    settings over one panel computes these once and counts each setting with
+    :func:`count_signals`.
+    """
+
+    ahead: np.ndarray
+    eligible: np.ndarray
+
+
+def episode_masks(
+    panel: pd.DataFrame,
+    episodes: pd.DataFrame | Iterable[Episode],
+    *,
+    frequency: str = "M",
+    window: int | None = None,
+    horizon: object = None,
+) -> EpisodeMasks:
+    """The :class:`EpisodeMasks` of ``panel``'s periods and entities (its values unused)."""
+    data = as_panel(panel)
+    check_regular(data.index, frequency, name="panel")
+    width = (
+        default_window(frequency) if window is None else require_int("window", window, minimum=1)
+    )
+    return _masks(data, as_episodes(episodes), frequency, width, horizon)[1]
+
+
+def count_signals(signal: np.ndarray, observed: np.ndarray, masks: EpisodeMasks) -> dict[str, int]:
+    """The A/B/C/D counts of boolean ``signal`` cells; ``observed`` is False where missing.
+
+    The same counts as :func:`signal_table` with the masks' episodes, without the leads.
+    """
+    return {name: int(cell.sum()) for name, cell in _cells(signal, observed, masks).items()}
+
+
+def _masks(
+    data: pd.DataFrame, listed: list[Episode], frequency: str, width: int, horizon: object
+) -> tuple[_Timeline, EpisodeMasks, np.ndarray]:
+    if horizon is None and listed:
+        horizon = max(episode.start for episode in listed)  # the table is complete so far
+    timeline = _Timeline(data, frequency, horizon)
+    starts, inside = timeline.mark(listed)
+    ahead = timeline.shock_ahead(starts, width)
+    resolved = ahead | (np.arange(len(data))[:, None] + width <= timeline.horizon)
+    return timeline, EpisodeMasks(ahead=ahead, eligible=resolved & ~inside), inside
+
+
+def _cells(signal: np.ndarray, observed: np.ndarray, masks: EpisodeMasks) -> dict[str, np.ndarray]:
+    counted = observed & masks.eligible
+    ahead = masks.ahead
+    return {
+        "A": counted & signal & ahead,
+        "B": counted & signal & ~ahead,
+        "C": counted & ~signal & ahead,
+        "D": counted & ~signal & ~ahead,
+    }
 
 
 def propose_threshold(
@@ -345,6 +396,7 @@ class _Timeline:
         if horizon is not None and self.n_periods:
             last = max(last, self.position(_timestamp(horizon, "horizon")))
         self.horizon = last  # the last position whose shocks are known
+        self._positions: dict[Hashable, int] | None = None
 
     def position(self, stamp: pd.Timestamp) -> int:
         """The position of the period containing ``stamp`` (negative before the panel)."""
@@ -415,8 +467,14 @@ class _Timeline:
         columns = self.data.columns
         if episode.entity is None:
             return np.ones(len(columns), dtype=bool)
-        hit = columns == episode.entity
-        return hit if hit.any() else None
+        if self._positions is None:  # a dict: many episodes, each found without a scan
+            self._positions = {column: n for n, column in enumerate(columns)}
+        position = self._positions.get(episode.entity)
+        if position is None:
+            return None
+        hit = np.zeros(len(columns), dtype=bool)
+        hit[position] = True
+        return hit
 
 
 def _episode(start: object, entity: object, end: object, number: int) -> Episode:

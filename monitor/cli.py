@@ -359,6 +359,42 @@ def token_create(context: Context, name: str) -> None:
     click.echo(clear)
 
 
+@token.command("list")
+@click.option("--user", "username", help="Only this user's tokens.")
+@pass_context
+@_fail_on_domain_errors
+def token_list(context: Context, username: str | None) -> None:
+    """List tokens: id, user, prefix, created, last used and revoked times (UTC)."""
+    from monitor.errors import NotFound
+    from monitor.tokens import list_tokens
+    from monitor.users import find_user
+
+    with context.database.session() as session:
+        user_id = None
+        if username is not None:
+            user = find_user(session, username)
+            if user is None:
+                raise NotFound(f"no user {username.strip()!r}")
+            user_id = user.id
+        for row in list_tokens(session, user_id=user_id):
+            times = (row.created_at, row.last_used_at, row.revoked_at)
+            shown = [moment.isoformat(timespec="seconds") if moment else "-" for moment in times]
+            click.echo("\t".join([str(row.id), row.user.username, row.prefix + "…", *shown]))
+
+
+@token.command("revoke")
+@click.argument("token_id", type=int)
+@pass_context
+@_fail_on_domain_errors
+def token_revoke(context: Context, token_id: int) -> None:
+    """Revoke token TOKEN_ID (see `token list`); the API refuses it from now on."""
+    from monitor.tokens import revoke_token
+
+    with context.database.session() as session:
+        row = revoke_token(session, token_id)
+        click.echo(f"token {row.id} ({row.prefix}…) of {row.user.username} revoked")
+
+
 @main.group()
 def source() -> None:
     """Data sources and their schedules."""

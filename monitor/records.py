@@ -625,6 +625,28 @@ class Shock(Base):
     )
 
 
+class Episode(Base):
+    """A shock episode dated by staff, the reference a threshold backtest is scored against.
+
+    It is dated for one entity; an episode of a region or cluster covers every entity
+    in it. ``dimension`` ``None`` means every dimension; ``end`` ``None`` an episode
+    whose end is not known (yet).
+    """
+
+    __tablename__ = "episodes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entity_id: Mapped[int] = mapped_column(ForeignKey("entities.id"), index=True)
+    dimension: Mapped[str | None] = mapped_column(String(16))
+    start: Mapped[date] = mapped_column(Date)
+    end: Mapped[date | None] = mapped_column(Date)
+    label: Mapped[str] = mapped_column(String(200))
+    author: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+
+    entity: Mapped[Entity] = relationship()
+
+
 class AuditEntry(Base):
     """One change made in the console: who, when, what it was before and after, and why."""
 

@@ -10,7 +10,7 @@ import hashlib
 import secrets
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from monitor.errors import NotFound
 from monitor.records import ApiToken, User, utc_now
@@ -54,10 +54,28 @@ def user_for_token(session: Session, clear: str) -> User | None:
     return token.user
 
 
-def revoke_token(session: Session, token_id: int) -> None:
-    """Make a token unusable from now on."""
+def list_tokens(session: Session, *, user_id: int | None = None) -> list[ApiToken]:
+    """Tokens (of one user, or everyone's), newest first, with their users loaded."""
+    statement = (
+        select(ApiToken)
+        .options(joinedload(ApiToken.user))
+        .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())
+    )
+    if user_id is not None:
+        statement = statement.where(ApiToken.user_id == user_id)
+    return list(session.scalars(statement))
+
+
+def revoke_token(session: Session, token_id: int, *, owner_id: int | None = None) -> ApiToken:
+    """Make a token unusable from now on; revoking twice keeps the first time.
+
+    With ``owner_id`` only that user's token may be revoked: another user's is
+    ``NotFound``, as if it did not exist.
+    """
     token = session.get(ApiToken, token_id)
-    if token is None:
+    if token is None or (owner_id is not None and token.user_id != owner_id):
         raise NotFound(f"no token with id {token_id}")
-    token.revoked_at = utc_now()
-    session.flush()
+    if token.revoked_at is None:
+        token.revoked_at = utc_now()
+        session.flush()
+    return token

@@ -20,6 +20,7 @@ from web import (
     channels,
     dashboard,
     entities,
+    episodes,
     errors,
     headers,
     health,
@@ -30,6 +31,7 @@ from web import (
     stages,
     storage,
     thresholds,
+    tokens,
     users,
 )
 
@@ -80,6 +82,8 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         channels.bp,
         silences.bp,
         playbooks.bp,
+        episodes.bp,
+        tokens.bp,
     ):
         app.register_blueprint(blueprint)
     app.add_url_rule("/", "home", dashboard.index)

@@ -3,31 +3,43 @@
 Stored scores of a threshold's model (for the threshold model, the transformed
 values it compares) are cut again with ``models.levels.to_levels`` for a proposed
 setting. An alert is a run of coloured periods of one entity; it counts in the year
-it opened, under the worst colour it reached. Where the ``shocks`` table dates
-episodes, the signals approach (``models.signals.signal_table``) scores the setting:
-hits (A), false alarms (B), misses (C) and the noise-to-signal ratio.
+it opened, under the worst colour it reached. Against reference episodes the signals
+approach (``models.signals``) scores the setting: hits (A), false alarms (B), misses
+(C) and the noise-to-signal ratio. The references are the episodes staff dated for the
+level and dimension (``monitor.episodes``) when there are any, else the shocks the
+stage classifier detected (the ``shocks`` table).
+
+The scores of all indicators a row covers are read in one query and kept in the
+process's bounded cache (``web.backtest_cache``) until the data changes, so editing a
+setting replays it over panels already in memory.
 """
 
 from __future__ import annotations
 
 import math
-from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import String, and_, cast, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models.errors import InvalidInput, InvalidParameter
 from models.levels import SEVERITY_NAMES, to_levels
 from models.panel import PERIOD_OFFSETS
-from models.signals import Episode, signal_table
+from models.signals import Episode, EpisodeMasks, count_signals, episode_masks
 from monitor.audit import threshold_setting
+from monitor.episodes import reference_episodes
 from monitor.records import Entity, Indicator, Score, Shock, Threshold
+from web.backtest_cache import BoundedCache, data_version
 
 COLOURS = SEVERITY_NAMES[1:]
+#: The per-entity table of the preview lists this many entities, most alerts first.
+ENTITIES_SHOWN = 50
+#: Where the reference episodes come from.
+DATED, DETECTED = "dated", "detected"
 
 
 @dataclass
@@ -36,13 +48,16 @@ class Outcome:
 
     years: dict[int, dict[str, int]] = field(default_factory=dict)
     totals: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COLOURS, 0))
-    entities: dict[int, Counter[str]] = field(default_factory=dict)
+    entities: dict[int, dict[str, int]] = field(default_factory=dict)
     signals: dict[str, int] | None = None
     error: str | None = None
 
     @property
     def alerts(self) -> int:
         return sum(self.totals.values())
+
+    def entity_alerts(self, entity_id: int) -> int:
+        return sum(self.entities.get(entity_id, {}).values())
 
     @property
     def noise_to_signal(self) -> float | None:
@@ -53,6 +68,26 @@ class Outcome:
             return None
         hit_rate = a / (a + c)
         return math.inf if hit_rate == 0 else (b / (b + d)) / hit_rate
+
+
+@dataclass(frozen=True)
+class History:
+    """One indicator's stored scores (periods x entity ids), free of any database object."""
+
+    indicator_id: int
+    direction: str
+    frequency: str
+    panel: pd.DataFrame
+    observed: np.ndarray
+
+
+@dataclass(frozen=True)
+class Replay:
+    """What a preview replays settings over: the histories and their episode masks."""
+
+    histories: list[History]
+    masks: list[EpisodeMasks | None]
+    source: str | None  # DATED, DETECTED, or None without episodes
 
 
 def covered_indicators(session: Session, threshold: Threshold) -> list[Indicator]:
@@ -70,144 +105,221 @@ def covered_indicators(session: Session, threshold: Threshold) -> list[Indicator
     return list(session.scalars(statement.order_by(Indicator.code)))
 
 
-def score_panel(session: Session, indicator: Indicator, model: str) -> pd.DataFrame:
-    """Stored scores of one indicator: consecutive period starts x entity ids, gaps NaN."""
-    # Periods as text skip the per-row date conversion; pandas parses them in one go.
-    statement = select(
-        cast(Score.period, String).label("period"),
-        Score.entity_id.label("entity"),
-        Score.score.label("score"),
-    ).where(Score.indicator_id == indicator.id, Score.model == model)
-    frame = pd.read_sql(statement, session.connection(), dtype={"score": np.float64})
-    if frame.empty:
-        return pd.DataFrame(dtype=np.float64)
-    frame["period"] = pd.to_datetime(frame["period"], format="%Y-%m-%d")
-    panel = frame.drop_duplicates(["period", "entity"], keep="last").pivot(
-        index="period", columns="entity", values="score"
+def load_histories(session: Session, indicators: Sequence[Indicator], model: str) -> list[History]:
+    """The stored scores of ``indicators`` by ``model``, read in one query, as panels."""
+    if not indicators:
+        return []
+    statement = select(Score.indicator_id, Score.entity_id, Score.period, Score.score).where(
+        Score.model == model, Score.indicator_id.in_([row.id for row in indicators])
     )
-    full = pd.date_range(
-        panel.index.min(), panel.index.max(), freq=PERIOD_OFFSETS[indicator.frequency]
-    )
-    return panel.reindex(full).astype(np.float64)
-
-
-@dataclass(frozen=True)
-class History:
-    """One indicator's stored scores and the dated shocks of its entities."""
-
-    indicator: Indicator
-    panel: pd.DataFrame
-    episodes: list[Episode]
-
-
-def load_history(session: Session, indicators: list[Indicator], model: str) -> list[History]:
-    """The score panels (and shock episodes) a preview replays, loaded once."""
+    # The driver's cursor, its rows as one object array converted column by column:
+    # a quarter of a million rows without SQLAlchemy's per-row work.
+    sql = statement.compile(session.get_bind(), compile_kwargs={"literal_binds": True})
+    cursor = session.connection().connection.cursor()
+    try:
+        cursor.execute(str(sql))
+        rows = np.array(cursor.fetchall(), dtype=object).reshape(-1, 4)
+    finally:
+        cursor.close()
+    owners = rows[:, 0].astype(np.int64)
     histories = []
     for indicator in indicators:
-        panel = score_panel(session, indicator, model)
-        if panel.empty:
-            continue
-        episodes = _episodes(session, [int(column) for column in panel.columns])
-        histories.append(History(indicator=indicator, panel=panel, episodes=episodes))
+        mine = rows[owners == indicator.id]
+        if len(mine):
+            panel = _panel(
+                mine[:, 1].astype(np.int64),
+                mine[:, 2].astype("datetime64[D]"),  # ISO text on SQLite, dates elsewhere
+                mine[:, 3].astype(np.float64),  # None (no score) becomes NaN
+                indicator.frequency,
+            )
+            histories.append(
+                History(
+                    indicator_id=indicator.id,
+                    direction=indicator.direction,
+                    frequency=indicator.frequency,
+                    panel=panel,
+                    observed=panel.notna().to_numpy(),
+                )
+            )
     return histories
 
 
-def _episodes(session: Session, entity_ids: list[int]) -> list[Episode]:
-    shocks = session.execute(
-        select(Shock.entity_id, Shock.start, Shock.ended).where(Shock.entity_id.in_(entity_ids))
-    ).all()
+def _panel(
+    entities: np.ndarray, periods: np.ndarray, scores: np.ndarray, frequency: str
+) -> pd.DataFrame:
+    """Consecutive period starts x entity ids from long arrays, gaps NaN."""
+    entity_ids, column = np.unique(entities, return_inverse=True)
+    index = pd.date_range(periods.min(), periods.max(), freq=PERIOD_OFFSETS[frequency])
+    row = index.get_indexer(pd.DatetimeIndex(periods))
+    values = np.full((len(index), len(entity_ids)), np.nan)
+    values[row, column] = scores
+    return pd.DataFrame(values, index=index, columns=pd.Index(entity_ids))
+
+
+def cached_histories(
+    session: Session, indicators: Sequence[Indicator], model: str, cache: BoundedCache | None
+) -> list[History]:
+    """``load_histories``, served from ``cache`` while the data version stays the same."""
+    if cache is None:
+        return load_histories(session, indicators, model)
+    key = (
+        model,
+        tuple((row.id, row.direction, row.frequency) for row in indicators),
+        data_version(session),
+    )
+    return cache.get_or_load(key, lambda: load_histories(session, indicators, model))
+
+
+def detected_episodes(session: Session, level: str) -> list[Episode]:
+    """The shocks the stage classifier detected for the entities of ``level``."""
+    statement = (
+        select(Shock.entity_id, Shock.start, Shock.ended)
+        .join(Entity, Entity.id == Shock.entity_id)
+        .where(Entity.level == level)
+    )
     return [
         Episode(
             start=pd.Timestamp(start),
             entity=entity_id,
             end=pd.Timestamp(ended) if ended else None,
         )
-        for entity_id, start, ended in shocks
+        for entity_id, start, ended in session.execute(statement)
     ]
 
 
-def _count_alerts(codes: pd.DataFrame, outcome: Outcome) -> None:
+def prepare(
+    session: Session,
+    threshold: Threshold,
+    indicators: Sequence[Indicator] | None = None,
+    cache: BoundedCache | None = None,
+) -> Replay:
+    """The histories a threshold row covers and their masks against the reference episodes."""
+    if indicators is None:
+        indicators = covered_indicators(session, threshold)
+    histories = cached_histories(session, indicators, threshold.model, cache)
+    references = reference_episodes(session, threshold.level, threshold.dimension)
+    source = DATED if references else None
+    if not references:
+        references = detected_episodes(session, threshold.level)
+        source = DETECTED if references else None
+    masks = [_masks(history, references) if references else None for history in histories]
+    if not any(mask is not None for mask in masks):
+        source = None
+    return Replay(histories=histories, masks=masks, source=source)
+
+
+def _masks(history: History, references: list[Episode]) -> EpisodeMasks | None:
+    columns = set(history.panel.columns.tolist())
+    mine = [episode for episode in references if episode.entity in columns]
+    if not mine:
+        return None
+    return episode_masks(history.panel, mine, frequency=history.frequency)
+
+
+def _count_alerts(codes: np.ndarray, years: np.ndarray, entity_ids: np.ndarray) -> Outcome:
     """Count each run of coloured periods once: in its opening year, at its worst colour."""
-    values = codes.to_numpy()
-    on = values > 0
+    outcome = Outcome()
+    on = codes > 0
     if not on.any():
-        return
-    before = np.vstack([np.zeros((1, on.shape[1]), dtype=bool), on[:-1]])
-    runs = np.cumsum(on & ~before, axis=0)
-    columns, rows = np.nonzero(on.T)  # column-major: each run's periods in time order
-    cells = pd.DataFrame(
-        {
-            "entity": np.asarray(codes.columns)[columns],
-            "run": runs[rows, columns],
-            "code": values[rows, columns],
-            "year": codes.index.year.to_numpy()[rows],
-        }
-    )
-    alerts = cells.groupby(["entity", "run"], sort=False).agg(
-        code=("code", "max"), year=("year", "first")
-    )
-    for (entity_id, _run), code, year in zip(
-        alerts.index, alerts["code"], alerts["year"], strict=True
-    ):
-        colour = SEVERITY_NAMES[int(code)]
-        outcome.years.setdefault(int(year), dict.fromkeys(COLOURS, 0))[colour] += 1
-        outcome.totals[colour] += 1
-        outcome.entities.setdefault(int(entity_id), Counter())[colour] += 1
+        return outcome
+    opened = on.copy()
+    opened[1:] &= ~on[:-1]
+    columns, rows = np.nonzero(on.T)  # column-major: each run's periods together, in order
+    cells = codes[rows, columns]
+    starts = np.flatnonzero(opened[rows, columns])
+    worst = np.maximum.reduceat(cells, starts).astype(np.int64)
+    run_years = years[rows[starts]]
+    run_entities = entity_ids[columns[starts]]
+    for code, count in zip(*np.unique(worst, return_counts=True), strict=True):
+        outcome.totals[SEVERITY_NAMES[code]] = int(count)
+    pairs, counts = np.unique(np.stack([run_years, worst]), axis=1, return_counts=True)
+    for (year, code), count in zip(pairs.T.tolist(), counts.tolist(), strict=True):
+        outcome.years.setdefault(year, dict.fromkeys(COLOURS, 0))[SEVERITY_NAMES[code]] = count
+    pairs, counts = np.unique(np.stack([run_entities, worst]), axis=1, return_counts=True)
+    for (entity, code), count in zip(pairs.T.tolist(), counts.tolist(), strict=True):
+        outcome.entities.setdefault(entity, {})[SEVERITY_NAMES[code]] = count
+    return outcome
 
 
-def evaluate(histories: list[History], setting: dict[str, Any]) -> Outcome:
+def _merge(total: Outcome, part: Outcome) -> None:
+    for colour, count in part.totals.items():
+        total.totals[colour] += count
+    for year, counts in part.years.items():
+        row = total.years.setdefault(year, dict.fromkeys(COLOURS, 0))
+        for colour, count in counts.items():
+            row[colour] += count
+    for entity, counts in part.entities.items():
+        row = total.entities.setdefault(entity, {})
+        for colour, count in counts.items():
+            row[colour] = row.get(colour, 0) + count
+
+
+def evaluate(replay: Replay, setting: dict[str, Any]) -> Outcome:
     """Replay ``setting`` (direction, blue..red, clear, min_periods) over stored scores."""
     outcome = Outcome()
     totals: dict[str, int] = dict.fromkeys("ABCD", 0)
-    any_episodes = False
     cutoffs = [setting[name] for name in ("blue", "yellow", "orange", "red")]
-    for history in histories:
-        direction = setting.get("direction") or history.indicator.direction
+    for history, masks in zip(replay.histories, replay.masks, strict=True):
         try:
             codes = to_levels(
                 history.panel,
                 cutoffs,
-                direction,
+                setting.get("direction") or history.direction,
                 clear=setting.get("clear"),
                 min_periods=int(setting.get("min_periods") or 1),
-            )
+            ).to_numpy()
         except (InvalidInput, InvalidParameter) as exc:
-            outcome.error = str(exc)
-            return outcome
-        _count_alerts(codes, outcome)
-        if history.episodes:
-            any_episodes = True
-            signals = (codes >= 1).astype(np.float64).where(history.panel.notna())
-            table = signal_table(signals, history.episodes, frequency=history.indicator.frequency)
-            for key in totals:
-                totals[key] += getattr(table, key)
+            return Outcome(error=str(exc))
+        part = _count_alerts(
+            codes, history.panel.index.year.to_numpy(), history.panel.columns.to_numpy()
+        )
+        _merge(outcome, part)
+        if masks is not None:
+            for key, count in count_signals(codes >= 1, history.observed, masks).items():
+                totals[key] += count
     outcome.years = dict(sorted(outcome.years.items()))
-    outcome.signals = totals if any_episodes else None
+    outcome.signals = totals if any(mask is not None for mask in replay.masks) else None
     return outcome
 
 
-def entity_names(session: Session, outcomes: list[Outcome], locale: str) -> dict[int, str]:
-    """Display names of every entity that raised an alert in any of ``outcomes``."""
-    ids = sorted({entity for outcome in outcomes for entity in outcome.entities})
+def entity_names(session: Session, ids: Sequence[int], locale: str) -> dict[int, str]:
+    """Display names of ``ids``, in that order."""
     if not ids:
         return {}
-    rows = session.scalars(select(Entity).where(and_(Entity.id.in_(ids))))
-    return {entity.id: entity.name(locale) for entity in rows}
+    names = {
+        entity.id: entity.name(locale)
+        for entity in session.scalars(select(Entity).where(Entity.id.in_(list(ids))))
+    }
+    return {entity_id: names[entity_id] for entity_id in ids if entity_id in names}
+
+
+def _most_alerted(outcomes: Sequence[Outcome]) -> list[int]:
+    ids = {entity for outcome in outcomes for entity in outcome.entities}
+    return sorted(ids, key=lambda entity: (-max(o.entity_alerts(entity) for o in outcomes), entity))
 
 
 def compare(
-    session: Session, threshold: Threshold, proposed: dict[str, Any], locale: str
+    session: Session,
+    threshold: Threshold,
+    proposed: dict[str, Any],
+    locale: str,
+    cache: BoundedCache | None = None,
 ) -> dict[str, Any]:
     """The current and the proposed setting's outcomes side by side, for the template."""
     indicators = covered_indicators(session, threshold)
-    histories = load_history(session, indicators, threshold.model)
-    current = evaluate(histories, threshold_setting(threshold))
-    new = evaluate(histories, proposed)
-    years = sorted(set(current.years) | set(new.years))
+    replay = prepare(session, threshold, indicators, cache)
+    current_setting = threshold_setting(threshold)
+    current = evaluate(replay, current_setting)
+    same = all(proposed.get(name) == value for name, value in current_setting.items()
+               if name in proposed)  # fmt: skip
+    new = current if same else evaluate(replay, proposed)
+    alerted = _most_alerted([current, new])
     return {
         "current": current,
         "proposed": new,
-        "years": years,
-        "names": entity_names(session, [current, new], locale),
+        "years": sorted(set(current.years) | set(new.years)),
+        "names": entity_names(session, alerted[:ENTITIES_SHOWN], locale),
+        "more_entities": max(len(alerted) - ENTITIES_SHOWN, 0),
         "indicators": indicators,
+        "source": replay.source,
     }

@@ -1,6 +1,6 @@
 """Channels (admins): email, webhook and robot channels with their filters, a test send,
-enabling and disabling, the delivery log with status and error, and dead letters with
-a re-send button (operators and admins)."""
+enabling and disabling, the delivery log with status and error. Dead letters have their
+own page with a re-send button for operators and admins; channel settings stay admin-only."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from web.storage import db
 
 bp = Blueprint("channels", __name__, url_prefix="/channels")
 LOG_PER_PAGE = 50
+DEAD_LETTERS_SHOWN = 100
 KINDS = tuple(kind.value for kind in ChannelType)
 
 
@@ -133,6 +134,17 @@ def log(channel_id: int) -> ResponseReturnValue:
     return render_template("channels/log.html", channel=channel, page=page)
 
 
+@bp.get("/dead")
+@require_role(Role.OPERATOR)
+def dead() -> ResponseReturnValue:
+    """The given-up deliveries, newest first, each with a re-send button."""
+    return render_template(
+        "channels/dead.html",
+        dead=dead_letters(db(), limit=DEAD_LETTERS_SHOWN),
+        resend_form=ResendForm(),
+    )
+
+
 @bp.post("/dead/<int:notification_id>/resend")
 @require_role(Role.OPERATOR)
 def resend_dead_letter(notification_id: int) -> ResponseReturnValue:
@@ -147,4 +159,4 @@ def resend_dead_letter(notification_id: int) -> ResponseReturnValue:
     else:
         db().commit()
         flash(gettext("The notification will be sent again on the next delivery pass."), "success")
-    return redirect(safe_next(form.next.data) or url_for("channels.index"))
+    return redirect(safe_next(form.next.data) or url_for("channels.dead"))

@@ -17,6 +17,7 @@ from monitor.records import Threshold
 from monitor.vocabulary import Dimension, Level, ModelKind, Role
 from web.access import require_role
 from web.backtest import compare
+from web.backtest_cache import panel_cache
 from web.cutoffs import cutoff_problems
 from web.forms import RestoreForm, ThresholdForm
 from web.i18n import current_locale
@@ -94,7 +95,7 @@ def edit(threshold_id: int) -> ResponseReturnValue:
             db().commit()
             flash(gettext("Thresholds saved."), "success")
             return redirect(url_for("thresholds.index"))
-    preview = compare(db(), threshold, _setting(form), current_locale())
+    preview = compare(db(), threshold, _setting(form), current_locale(), panel_cache())
     return render_template(
         "thresholds/edit.html",
         form=form,
@@ -118,7 +119,7 @@ def preview(threshold_id: int) -> ResponseReturnValue:
         problems = _problems(form, inherited)
     if problems:
         return render_template("thresholds/_preview.html", problems=problems), 422
-    result = compare(db(), threshold, _setting(form), current_locale())
+    result = compare(db(), threshold, _setting(form), current_locale(), panel_cache())
     return render_template("thresholds/_preview.html", preview=result, problems=[])
 
 

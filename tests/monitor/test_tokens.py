@@ -72,3 +72,39 @@ def test_cli_prints_a_working_token_once(database: Database, monkeypatch) -> Non
     clear = result.output.strip()
     with database.session() as session:
         assert user_for_token(session, clear).username == "otto"
+
+
+def test_cli_lists_and_revokes_tokens(database: Database, monkeypatch) -> None:
+    _user(database)
+    _user(database, "vera", "viewer")
+    with database.session() as session:
+        token, clear = create_token(session, "otto")
+        create_token(session, "vera")
+        token_id, prefix = token.id, token.prefix
+    monkeypatch.setenv("CLUSTERWATCH_DATABASE_URL", database.url)
+    listed = CliRunner().invoke(main, ["token", "list", "--user", "otto"])
+    assert listed.exit_code == 0, listed.output
+    assert listed.output.startswith(f"{token_id}\totto\t{prefix}") and "vera" not in listed.output
+    revoked = CliRunner().invoke(main, ["token", "revoke", str(token_id)])
+    assert revoked.exit_code == 0 and "revoked" in revoked.output
+    with database.session() as session:
+        assert user_for_token(session, clear) is None
+    after = CliRunner().invoke(main, ["token", "list"])
+    assert len(after.output.splitlines()) == 2 and "\t-\t20" in after.output
+
+
+def test_cli_revoking_an_unknown_token_fails_clearly(database: Database, monkeypatch) -> None:
+    monkeypatch.setenv("CLUSTERWATCH_DATABASE_URL", database.url)
+    result = CliRunner().invoke(main, ["token", "revoke", "999"])
+    assert result.exit_code == 1 and "no token with id 999" in result.output
+
+
+def test_a_user_cannot_revoke_someone_elses_token(database: Database) -> None:
+    _user(database)
+    _user(database, "vera", "viewer")
+    with database.session() as session:
+        token, clear = create_token(session, "otto")
+        vera = session.scalar(select(User).where(User.username == "vera"))
+        with pytest.raises(NotFound):
+            revoke_token(session, token.id, owner_id=vera.id)
+        assert user_for_token(session, clear).username == "otto"

@@ -143,9 +143,45 @@ def test_an_operator_may_resend_but_a_viewer_may_not(
     client.post("/logout")
     log_in(client, "otto")
     response = client.post(f"/channels/dead/{notification_id}/resend")
-    assert response.status_code == 302 and response.location == "/channels/"
+    assert response.status_code == 302 and response.location == "/channels/dead"
     with database.session() as session:
         assert session.get(Notification, notification_id).status == "pending"
+
+
+def test_operators_find_dead_letters_on_their_own_page_and_resend_from_it(
+    csrf_app: Flask, database: Database, world: World
+) -> None:
+    notification_id = _dead_letter(database, world)
+    client = csrf_app.test_client()
+    log_in(client, "otto")
+    assert client.get("/channels/").status_code == 403
+    page = client.get("/channels/dead")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    action = f"/channels/dead/{notification_id}/resend"
+    assert action in text and "HTTP 410 Gone" in text
+    response = client.post(action, data={"csrf_token": csrf_token(text), "next": "/channels/dead"})
+    assert response.status_code == 302 and response.location == "/channels/dead"
+    with database.session() as session:
+        assert session.get(Notification, notification_id).resent_by == "otto"
+
+
+def test_viewers_see_no_dead_letters_and_operators_change_no_channel(
+    client: FlaskClient, database: Database, world: World
+) -> None:
+    notification_id = _dead_letter(database, world)
+    channel_id = database.sessions().get(Notification, notification_id).channel_id
+    log_in(client, "vera")
+    assert client.get("/channels/dead").status_code == 403
+    client.post("/logout")
+    log_in(client, "otto")
+    assert client.post(f"/channels/{channel_id}/enabled", data={"value": "0"}).status_code == 403
+    assert client.post(f"/channels/{channel_id}/test").status_code == 403
+    assert client.get(f"/channels/{channel_id}/log").status_code == 403
+    _create(client, "https://hooks.example.org/by-an-operator")
+    with database.session() as session:
+        assert session.get(Channel, channel_id).enabled
+        assert session.scalar(select(Channel).where(Channel.target.contains("operator"))) is None
 
 
 def test_resending_twice_says_only_dead_letters_can_be_resent(

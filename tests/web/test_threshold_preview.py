@@ -4,21 +4,26 @@ and restoring an earlier setting."""
 from __future__ import annotations
 
 import re
-from datetime import date
+from collections.abc import Callable
+from datetime import UTC, date, datetime
 
+import pandas as pd
 from flask.testing import FlaskClient
 
 from monitor.audit import change_threshold
 from monitor.db import Database
-from monitor.records import Indicator, Shock, Threshold
-from tests.web.dataset import World
+from monitor.records import Indicator, JobRun, Score, Shock, Threshold
+from tests.web.dataset import World, build_world
 from tests.web.test_thresholds import VALID_DOWN, edit_url
-from web.backtest import covered_indicators, evaluate, load_history
+from web.backtest import covered_indicators, evaluate, load_histories, prepare
+from web.backtest_cache import BoundedCache
 
 TOTALS = re.compile(r'id="preview-current-total">(\d+)<.*?id="preview-proposed-total">(\d+)<', re.S)
 # The Weifang new-firm changes: 2018 -5.22 %, 2019 -1.52 %, 2020 -12.26 %, then growth.
 CURRENT = {"direction": None, "blue": -5, "yellow": -10, "orange": -15, "red": -20,
            "clear": None, "min_periods": 1}  # fmt: skip
+CURRENT_FORM = {"direction": "", "blue": "-5", "yellow": "-10", "orange": "-15", "red": "-20",
+                "clear": "", "min_periods": "1"}  # fmt: skip
 
 
 def _firms(database: Database, world: World) -> tuple[list[Indicator], Threshold]:
@@ -32,8 +37,7 @@ def test_replaying_the_current_setting_counts_one_alert_per_coloured_run(
 ) -> None:
     indicators, threshold = _firms(database, world)
     assert "ind.new_firms" in [indicator.code for indicator in indicators]
-    session = database.sessions()
-    outcome = evaluate(load_history(session, indicators, "threshold"), CURRENT)
+    outcome = evaluate(prepare(database.sessions(), threshold), CURRENT)
     assert outcome.years == {
         2018: {"blue": 1, "yellow": 0, "orange": 0, "red": 0},
         2020: {"blue": 0, "yellow": 1, "orange": 0, "red": 0},
@@ -45,9 +49,8 @@ def test_replaying_the_current_setting_counts_one_alert_per_coloured_run(
 def test_two_consecutive_periods_silence_the_isolated_drops(
     database: Database, world: World
 ) -> None:
-    indicators, _threshold = _firms(database, world)
-    histories = load_history(database.sessions(), indicators, "threshold")
-    outcome = evaluate(histories, {**CURRENT, "min_periods": 2})
+    _indicators, threshold = _firms(database, world)
+    outcome = evaluate(prepare(database.sessions(), threshold), {**CURRENT, "min_periods": 2})
     assert outcome.alerts == 0
 
 
@@ -60,8 +63,10 @@ def test_dated_shocks_give_hits_misses_and_false_alarms(database: Database, worl
                   trough=date(2022, 1, 1), latest=date(2022, 1, 1),
                   baseline=900, peak_value=840, trough_value=737, absorption_periods=1)
         )  # fmt: skip
-    indicators, _threshold = _firms(database, world)
-    outcome = evaluate(load_history(database.sessions(), indicators, "threshold"), CURRENT)
+    _indicators, threshold = _firms(database, world)
+    replay = prepare(database.sessions(), threshold)
+    assert replay.source == "detected"
+    outcome = evaluate(replay, CURRENT)
     # Two-year window before the 2022 shock: 2020 signals (hit), 2021 does not (miss);
     # 2018 signals with no shock in 2019-2020 (false alarm), 2019 is quiet.
     assert outcome.signals == {"A": 1, "B": 1, "C": 1, "D": 1}
@@ -138,3 +143,47 @@ def test_viewers_read_the_audit_log_but_cannot_restore(
     assert "seen by all" in text and "/restore" not in text
     response = as_viewer.post(f"/thresholds/audit/{entry_id}/restore", data={"reason": "x"})
     assert response.status_code == 403
+
+
+def test_the_preview_reads_the_scores_again_once_a_job_run_finishes(
+    as_admin: FlaskClient, database: Database, world: World
+) -> None:
+    url = f"/thresholds/{world.thresholds['industry_economic']}/preview"
+    assert TOTALS.search(as_admin.post(url, data=CURRENT_FORM).get_data(as_text=True)).groups() == (
+        "2", "2"
+    )  # fmt: skip
+    with database.session() as session:
+        score = session.get(Score, (world.indicators["firms"], world.entities["WF-POWER"],
+                                    "threshold", date(2019, 1, 1)))  # fmt: skip
+        score.score = -30.0  # 2018-2020 now breach in a row: one alert
+    cached = as_admin.post(url, data=CURRENT_FORM).get_data(as_text=True)
+    assert TOTALS.search(cached).groups() == ("2", "2")  # no run finished: the cached panel
+    with database.session() as session:
+        session.add(JobRun(job="score", status="ok", finished_at=datetime.now(UTC)))
+    fresh = as_admin.post(url, data=CURRENT_FORM).get_data(as_text=True)
+    assert TOTALS.search(fresh).groups() == ("1", "1")
+
+
+def test_scores_load_into_the_same_panel_on_every_backend(any_database: Database) -> None:
+    with any_database.session() as session:
+        world = build_world(session, datetime(2024, 7, 1, tzinfo=UTC))
+    session = any_database.sessions()
+    threshold = session.get(Threshold, world.thresholds["industry_economic"])
+    firms = session.get(Indicator, world.indicators["firms"])
+    (history,) = [h for h in load_histories(session, [firms], "threshold")]
+    column = history.panel[world.entities["WF-POWER"]]
+    assert column.index.freqstr == "YS-JAN" and column.index[0] == pd.Timestamp("2018-01-01")
+    assert column.loc["2020-01-01"] == -12.26 and history.observed.all()
+    assert len(prepare(session, threshold).histories) == 1
+
+
+def test_the_cache_keeps_only_the_most_recently_used_panels() -> None:
+    cache: BoundedCache[int] = BoundedCache(size=2)
+    loads: list[str] = []
+
+    def loader(key: str) -> Callable[[], int]:
+        return lambda: loads.append(key) or len(loads)
+
+    for key in ("a", "b", "a", "c", "a", "b"):
+        cache.get_or_load(key, loader(key))
+    assert loads == ["a", "b", "c", "b"] and len(cache) == 2
