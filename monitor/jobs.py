@@ -28,8 +28,8 @@ from monitor.connectors.base import SourceSpec, pull
 from monitor.db import Database, database_for
 from monitor.errors import IngestError
 from monitor.pipeline import ScoreReport, score_indicators
-from monitor.progress import live_progress
-from monitor.records import JobRun, Observation, RejectedRow, Source
+from monitor.progress import live_progress, tracked
+from monitor.records import JobRun, Observation, RejectedRow, Source, utc_now
 from monitor.vocabulary import RunStatus
 
 if TYPE_CHECKING:
@@ -190,13 +190,25 @@ def _run_dict(run: JobRun, live: tuple[float, datetime | None] | None = None) ->
 
 
 def recent_runs(
-    database: Database, *, source: str | None = None, limit: int = 50
+    database: Database,
+    *,
+    source: str | None = None,
+    job: str | None = None,
+    before: int | None = None,
+    limit: int = 50,
 ) -> list[dict[str, Any]]:
-    """Job-run history, newest first: durations, row counts, status, error, progress."""
+    """Job-run history, newest first: durations, row counts, status, error, progress.
+
+    ``before`` (a run id) gives the page after one that ended with that run.
+    """
     with database.session() as session:
         query = select(JobRun).order_by(JobRun.id.desc()).limit(limit)
         if source is not None:
             query = query.join(Source, JobRun.source_id == Source.id).where(Source.name == source)
+        if job is not None:
+            query = query.where(JobRun.job == job)
+        if before is not None:
+            query = query.where(JobRun.id < before)
         return _with_live(database, list(session.scalars(query)))
 
 
@@ -270,6 +282,35 @@ def _for_range(spec: SourceSpec, first: date, last: date) -> SourceSpec:
     return SourceSpec(spec.id, spec.name, spec.kind, fill(spec.location), spec.policy, options)
 
 
+def open_run(database: Database, job: str, *, now: datetime | None = None) -> int:
+    """A committed, running job run (its page shows progress while the job works)."""
+    with database.session() as session:
+        run = JobRun(job=job, status=RunStatus.RUNNING, started_at=now or utc_now(), progress=0.0)
+        session.add(run)
+        session.flush()
+        return run.id
+
+
+def close_run(
+    database: Database,
+    run_id: int,
+    *,
+    error: str | None = None,
+    rows: int | None = None,
+    progress: float | None = None,
+) -> None:
+    """Mark a job run finished: succeeded, or failed with ``error`` after ``progress``."""
+    with database.session() as session:
+        run = session.get_one(JobRun, run_id)
+        run.status = RunStatus.FAILED if error else RunStatus.SUCCEEDED
+        run.error = error
+        run.finished_at = utc_now()
+        run.eta = None
+        run.progress = 1.0 if not error else progress
+        if rows is not None:
+            run.rows_read = run.rows_accepted = rows
+
+
 def backfill(
     database: Database,
     first: date,
@@ -278,15 +319,44 @@ def backfill(
     sources: Sequence[str] | None = None,
     progress: Progress | None = None,
     now: datetime | None = None,
+    run_id: int | None = None,
 ) -> BackfillReport:
     """Pull the sources for periods ``first``..``last`` and rescore that range.
 
     Each (enabled, pulled) source is asked for the range through its placeholders;
     then every indicator with observations in the range is scored from ``first``, as
-    history (nobody is notified). ``progress`` gets the fraction of the work done.
+    history (nobody is notified). The backfill is a job run of its own (``run_id``, or a
+    new one), whose progress and estimated end the console shows; ``progress`` gets
+    the fraction of the work done too (the command line's bar).
     """
     if last < first:
         raise IngestError(f"backfill range is empty: {first} is after {last}")
+    run_id = run_id if run_id is not None else open_run(database, "backfill")
+    with database.session() as session:
+        started = session.get_one(JobRun, run_id).started_at
+    report_progress = tracked(database, run_id, started, progress)
+    try:
+        report = _backfill(database, first, last, sources, report_progress, now)
+    except Exception as exc:
+        error = str(exc)[:2000] or type(exc).__name__
+        close_run(database, run_id, error=error, progress=report_progress.fraction)
+        raise
+    failed = "; ".join(f"{name}: {error}" for name, error in report.failed.items())
+    rows = sum(report.pulled.values())
+    close_run(database, run_id, error=failed or None, rows=rows, progress=report_progress.fraction)
+    if progress is not None:
+        progress(1.0)
+    return report
+
+
+def _backfill(
+    database: Database,
+    first: date,
+    last: date,
+    sources: Sequence[str] | None,
+    progress: Progress,
+    now: datetime | None,
+) -> BackfillReport:
     report = BackfillReport(first, last)
     with database.session() as session:
         query = select(Source).where(Source.kind != "push").order_by(Source.name)
@@ -298,7 +368,8 @@ def backfill(
     missing = sorted(set(sources or []) - {spec.name for spec in specs})
     if missing:
         raise IngestError(f"no pulled source called {', '.join(missing)}")
-    steps = len(specs) + 1
+    # Pulling takes about half of a backfill, rescoring the rest.
+    pulling = 0.5 if specs else 0.0
     for done, spec in enumerate(specs):
         try:
             pulled = pull(database, _for_range(spec, first, last), now=now)
@@ -306,8 +377,7 @@ def backfill(
             report.failed[spec.name] = str(exc)
         else:
             report.pulled[spec.name] = sum(item.accepted for item in pulled)
-        if progress is not None:
-            progress((done + 1) / steps)
+        progress(pulling * (done + 1) / len(specs))
     with database.session() as session:
         touched = session.scalars(
             select(Observation.indicator_id)
@@ -317,8 +387,6 @@ def backfill(
         changed = dict.fromkeys(touched, first)
     if changed:
         report.score = score_indicators(database, changed=changed, notify=False, now=now)
-    if progress is not None:
-        progress(1.0)
     return report
 
 

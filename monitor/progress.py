@@ -105,6 +105,39 @@ def live_progress(
     }
 
 
+class Tracker:
+    """A progress callback that passes each fraction to ``progress`` (a command-line bar)
+    and stores it, with the estimated end, at most every ``interval`` seconds.
+
+    ``fraction`` is the latest fraction reported, stored or not.
+    """
+
+    def __init__(
+        self,
+        database: Database,
+        run_id: int,
+        started: datetime,
+        progress: Progress | None = None,
+        *,
+        interval: float = STORE_INTERVAL,
+    ) -> None:
+        self.database, self.run_id, self.started = database, run_id, started
+        self.progress, self.interval = progress, interval
+        self.fraction = 0.0
+        self._stored_at = float("-inf")
+
+    def __call__(self, fraction: float) -> None:
+        self.fraction = fraction
+        if self.progress is not None:
+            self.progress(fraction)
+        moment = time.monotonic()
+        if fraction <= 0 or (fraction < 1 and moment - self._stored_at < self.interval):
+            return
+        self._stored_at = moment
+        eta = estimate_end(self.started, fraction, utc_now())
+        store_progress(self.database, self.run_id, fraction, eta)
+
+
 def tracked(
     database: Database,
     run_id: int,
@@ -112,22 +145,9 @@ def tracked(
     progress: Progress | None = None,
     *,
     interval: float = STORE_INTERVAL,
-) -> Progress:
-    """A progress callback that passes each fraction to ``progress`` (a command-line bar)
-    and stores it, with the estimated end, at most every ``interval`` seconds."""
-    last = [float("-inf")]
-
-    def report(fraction: float) -> None:
-        if progress is not None:
-            progress(fraction)
-        moment = time.monotonic()
-        if fraction <= 0 or (fraction < 1 and moment - last[0] < interval):
-            return
-        last[0] = moment
-        now = utc_now()
-        store_progress(database, run_id, fraction, estimate_end(started, fraction, now))
-
-    return report
+) -> Tracker:
+    """A ``Tracker`` of run ``run_id``."""
+    return Tracker(database, run_id, started, progress, interval=interval)
 
 
 def _side_engine(database: Database) -> Engine | None:

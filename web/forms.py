@@ -160,6 +160,19 @@ class RunNowForm(FlaskForm):
     """Running a source now is a POST with a CSRF token."""
 
 
+class BackfillForm(FlaskForm):
+    """A backfill: the periods to pull again and rescore, and which sources."""
+
+    first = StringField(
+        _l("From (YYYY-MM)"),
+        validators=[InputRequired(_l("Enter the first period.")), Length(max=7)],
+    )
+    last = StringField(
+        _l("To (YYYY-MM)"), validators=[InputRequired(_l("Enter the last period.")), Length(max=7)]
+    )
+    sources = SelectMultipleField(_l("Sources (none chosen: every enabled source)"))
+
+
 class ResendForm(FlaskForm):
     """Re-sending a dead letter is a POST with a CSRF token; ``next`` is where to return."""
 

@@ -15,6 +15,7 @@ from monitor.vocabulary import (
     Level,
     ModelKind,
     Role,
+    RunStatus,
     Severity,
     Stage,
     Transform,
@@ -93,6 +94,16 @@ LABELS: dict[str, dict[str, LazyString]] = {
         Frequency.MONTHLY: _l("Monthly"),
         Frequency.QUARTERLY: _l("Quarterly"),
         Frequency.ANNUAL: _l("Annual"),
+    },
+    "job": {
+        "ingest": _l("Ingest"),
+        "score": _l("Scoring cycle"),
+        "backfill": _l("Backfill"),
+    },
+    "run_status": {
+        RunStatus.RUNNING: _l("Running"),
+        RunStatus.SUCCEEDED: _l("Succeeded"),
+        RunStatus.FAILED: _l("Failed"),
     },
 }
 

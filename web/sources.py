@@ -5,9 +5,21 @@ from __future__ import annotations
 
 import logging
 import secrets
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 from sqlalchemy import select
@@ -15,13 +27,17 @@ from werkzeug.utils import secure_filename
 
 from monitor.errors import ClusterWatchError
 from monitor.ingest import SPREADSHEET_SUFFIXES, ingest_file
-from monitor.jobs import pull_and_score
+from monitor.jobs import backfill as run_backfill
+from monitor.jobs import open_run, pull_and_score, run_progress
+from monitor.jobs import recent_runs as recent_job_runs
+from monitor.periods import PeriodError, parse_period
 from monitor.pipeline import score_indicators
 from monitor.queries import recent_runs, rejected_rows, source_freshness
 from monitor.records import JobRun, Source, utc_now
 from monitor.vocabulary import Role
 from web.access import require_role
-from web.forms import RunNowForm, UploadForm
+from web.background import start_job
+from web.forms import BackfillForm, RunNowForm, UploadForm
 from web.storage import database, db
 
 logger = logging.getLogger(__name__)
@@ -30,6 +46,8 @@ bp = Blueprint("sources", __name__, url_prefix="/sources")
 
 UPLOAD_SUFFIXES = {".csv", ".txt", *SPREADSHEET_SUFFIXES}
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+RUNS_PER_PAGE = 50
+JOB_KINDS = ("ingest", "score", "backfill")
 
 
 @bp.get("/")
@@ -60,27 +78,112 @@ def run(run_id: int) -> ResponseReturnValue:
     except ValueError:
         abort(400)
     return render_template(
-        "sources/run.html", run=job_run, rejected=rejected_rows(db(), run_id, page_number)
+        "sources/run.html",
+        run=job_run,
+        live=_shown(run_progress(database(), run_id)),
+        rejected=rejected_rows(db(), run_id, page_number),
     )
+
+
+@bp.get("/runs/")
+def runs() -> ResponseReturnValue:
+    """Every job run, newest first (ingests, scoring cycles, backfills), paged by id."""
+    job = request.args.get("job") or None
+    if job is not None and job not in JOB_KINDS:
+        abort(400)
+    try:
+        before = int(request.args["before"]) if request.args.get("before") else None
+    except ValueError:
+        abort(400)
+    page = recent_job_runs(database(), job=job, before=before, limit=RUNS_PER_PAGE + 1)
+    names = {source_id: name for source_id, name in db().execute(select(Source.id, Source.name))}
+    return render_template(
+        "sources/runs.html",
+        runs=[_shown(run) for run in page[:RUNS_PER_PAGE]],
+        more=len(page) > RUNS_PER_PAGE,
+        job=job,
+        job_kinds=JOB_KINDS,
+        names=names,
+        backfill_form=_backfill(),
+    )
+
+
+def _shown(run: dict[str, Any]) -> dict[str, Any]:
+    """A job run's dictionary with its times as datetimes, for the templates."""
+    return {
+        **run,
+        "started_at": datetime.fromisoformat(run["started_at"]),
+        "eta_at": datetime.fromisoformat(run["eta"]) if run["eta"] else None,
+    }
+
+
+@bp.get("/runs/<int:run_id>/progress")
+def run_progress_json(run_id: int) -> ResponseReturnValue:
+    """A run's status, progress and estimated end, polled by the job pages."""
+    db().get(JobRun, run_id) or abort(404)
+    return jsonify(run_progress(database(), run_id))
+
+
+def _backfill() -> BackfillForm:
+    form = BackfillForm()
+    form.sources.choices = [
+        (source.name, source.name)
+        for source in db().scalars(
+            select(Source).where(Source.kind.not_in(["push", "demo"])).order_by(Source.name)
+        )
+    ]
+    return form
+
+
+@bp.post("/backfill")
+@require_role(Role.OPERATOR)
+def backfill() -> ResponseReturnValue:
+    """Start a backfill in the background; its run shows progress on the runs page."""
+    form = _backfill()
+    if not form.validate_on_submit():
+        _flash_errors(form.errors)
+        return redirect(url_for("sources.runs"))
+    try:
+        first, last = parse_period(form.first.data, "M"), parse_period(form.last.data, "M")
+    except PeriodError as exc:
+        flash(gettext("Not a period: %(error)s", error=str(exc)), "error")
+        return redirect(url_for("sources.runs"))
+    if last < first:
+        flash(gettext("The first period must not be after the last."), "error")
+        return redirect(url_for("sources.runs"))
+    db().rollback()
+    run_id = open_run(database(), "backfill")
+    start_job(
+        f"backfill-{run_id}",
+        run_backfill,
+        database(),
+        first,
+        last,
+        sources=list(form.sources.data or []) or None,
+        run_id=run_id,
+    )
+    flash(gettext("Backfill #%(id)s started.", id=run_id), "success")
+    return redirect(url_for("sources.run", run_id=run_id))
 
 
 @bp.post("/<int:source_id>/run")
 @require_role(Role.OPERATOR)
 def run_now(source_id: int) -> ResponseReturnValue:
+    """Pull the source in the background; its run appears on the runs page at once."""
     source = db().get(Source, source_id) or abort(404)
     if not RunNowForm().validate_on_submit():
         abort(400)
     name = source.name
     db().rollback()
-    ingest, _score = pull_and_score(database(), source_id)
-    if ingest is None:
-        flash(gettext("Source %(name)s did not run; see its last run.", name=name), "error")
-        return redirect(url_for("sources.index"))
-    flash(
-        gettext("Source %(name)s ran: %(read)d rows read.", name=name, read=ingest.read),
-        "success",
-    )
-    return redirect(url_for("sources.run", run_id=ingest.job_run_id))
+    start_job(f"source-{source_id}", pull_and_score, database(), source_id)
+    flash(gettext("Source %(name)s started; its run is listed below.", name=name), "success")
+    return redirect(url_for("sources.runs"))
+
+
+def _flash_errors(errors: dict[str, list[str]]) -> None:
+    for messages in errors.values():
+        for error in messages:
+            flash(str(error), "error")
 
 
 @bp.post("/upload")
@@ -88,9 +191,7 @@ def run_now(source_id: int) -> ResponseReturnValue:
 def upload() -> ResponseReturnValue:
     form = _upload()
     if not form.validate_on_submit():
-        for errors in form.errors.values():
-            for error in errors:
-                flash(str(error), "error")
+        _flash_errors(form.errors)
         return redirect(url_for("sources.index"))
     source = db().get(Source, int(form.source.data)) or abort(404)
     name = source.name

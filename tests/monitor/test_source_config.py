@@ -136,6 +136,22 @@ def test_backfill_pulls_the_range_and_rescores_it(catalogued, tmp_path):
     assert steps[-1] == 1.0
 
 
+def test_a_backfill_is_a_job_run_with_its_progress_and_outcome(catalogued, tmp_path):
+    csv = tmp_path / "range.csv"
+    csv.write_text("indicator,entity,period,value\nGOV_IVA,SD,2023-01,101\n")
+    with catalogued.session() as session:
+        add_source(session, name="stats", kind="csv", location=str(csv))
+        add_source(session, name="gone", kind="csv", location=str(tmp_path / "missing.csv"))
+
+    backfill(catalogued, date(2023, 1, 1), date(2023, 12, 1))
+
+    (run,) = [r for r in recent_runs(catalogued) if r["job"] == "backfill"]
+    assert (run["status"], run["read"]) == ("failed", 1)
+    assert 0 < run["progress"] < 1  # stopped short: one source of two failed
+    assert run["error"].startswith("gone: ")
+    assert run["finished_at"] is not None and run["eta"] is None
+
+
 def test_the_command_line_loads_sources_runs_one_and_backfills(catalogued, tmp_path, monkeypatch):
     monkeypatch.setenv("CLUSTERWATCH_DATABASE_URL", catalogued.url)
     monkeypatch.setenv("CLUSTERWATCH_SECRET_KEY", "test")

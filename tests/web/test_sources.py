@@ -12,8 +12,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from monitor.db import Database
+from monitor.progress import store_progress
 from monitor.records import JobRun, Observation, RejectedRow, Source
 from tests.web.dataset import World
+from web.background import wait_for_jobs
 
 UPLOAD = (
     "indicator,entity,period,value\n"
@@ -46,7 +48,7 @@ def test_sources_page_shows_schedule_runs_counts_and_duration(
     page = as_viewer.get("/sources/").get_data(as_text=True)
     assert "统计局月报" in page and "0 6 * * *" in page and "feed.csv" in page
     assert ">12<" in page  # seconds
-    assert "/run" not in re.sub(r'href="/sources/runs/\d+"', "", page)  # no run-now for viewers
+    assert not re.search(r'action="/sources/\d+/run"', page)  # no run-now for viewers
 
 
 def test_a_run_lists_its_rejected_rows_with_reasons(
@@ -64,6 +66,7 @@ def test_viewers_may_not_run_or_upload(
     source_id, _run_id = _source(database, tmp_path)
     assert as_viewer.post(f"/sources/{source_id}/run").status_code == 403
     assert as_viewer.post("/sources/upload").status_code == 403
+    assert as_viewer.post("/sources/backfill").status_code == 403
 
 
 def test_run_now_pulls_the_source_file(
@@ -72,7 +75,8 @@ def test_run_now_pulls_the_source_file(
     source_id, _run_id = _source(database, tmp_path)
     (tmp_path / "feed.csv").write_text(UPLOAD, encoding="utf-8")
     response = as_operator.post(f"/sources/{source_id}/run")
-    assert response.status_code == 302 and "/sources/runs/" in response.location
+    assert response.status_code == 302 and response.location.endswith("/sources/runs/")
+    assert wait_for_jobs()
     with database.session() as session:
         newest = session.scalar(
             select(JobRun).where(JobRun.job == "ingest").order_by(JobRun.id.desc())
@@ -109,3 +113,58 @@ def test_upload_refuses_other_file_types(
         follow_redirects=True,
     )
     assert "CSV" in response.get_data(as_text=True)
+
+
+def test_the_runs_page_lists_every_job_with_a_live_progress_bar(
+    as_viewer: FlaskClient, database: Database, world: World, tmp_path: Path
+) -> None:
+    _source(database, tmp_path)
+    with database.session() as session:
+        running = JobRun(job="backfill", status="running", started_at=datetime.now(UTC))
+        session.add(running)
+        session.flush()
+        running_id = running.id
+    store_progress(database, running_id, 0.42, datetime(2026, 3, 1, 4, 30, tzinfo=UTC))
+
+    page = as_viewer.get("/sources/runs/").get_data(as_text=True)
+    progress = as_viewer.get(f"/sources/runs/{running_id}/progress").get_json()
+
+    assert "统计局月报" in page and 'value="0.42"' in page and "42%" in page
+    assert "12:30" in page  # the estimated end, in Beijing time
+    assert (progress["status"], progress["progress"]) == ("running", 0.42)
+    only_backfills = as_viewer.get("/sources/runs/?job=backfill").get_data(as_text=True)
+    assert f"#{running_id}" in only_backfills and "feed.csv" not in only_backfills
+    assert as_viewer.get("/sources/runs/?job=nonsense").status_code == 400
+
+
+def test_an_operator_starts_a_backfill_and_follows_its_run(
+    as_operator: FlaskClient, database: Database, world: World, tmp_path: Path
+) -> None:
+    _source(database, tmp_path)
+    (tmp_path / "feed.csv").write_text(UPLOAD, encoding="utf-8")
+
+    response = as_operator.post("/sources/backfill", data={"first": "2023-01", "last": "2023-12"})
+    assert response.status_code == 302 and "/sources/runs/" in response.location
+    assert wait_for_jobs()
+    page = as_operator.get(response.location).get_data(as_text=True)
+
+    with database.session() as session:
+        run = session.scalar(select(JobRun).where(JobRun.job == "backfill"))
+        assert (run.status, run.progress, run.rows_accepted) == ("succeeded", 1.0, 1)
+    assert f"#{run.id}" in page
+
+
+def test_a_backfill_with_a_reversed_range_is_refused_with_a_reason(
+    as_operator: FlaskClient, database: Database, world: World
+) -> None:
+    response = as_operator.post(
+        "/sources/backfill", data={"first": "2024-05", "last": "2024-01"}, follow_redirects=True
+    )
+    assert "must not be after" in response.get_data(
+        as_text=True
+    ) or "不能晚于" in response.get_data(as_text=True)
+    with database.session() as session:
+        assert (
+            session.scalar(select(func.count()).select_from(JobRun).where(JobRun.job == "backfill"))
+            == 0
+        )
