@@ -91,19 +91,19 @@ def create_channel(
     and robot kinds; ``secret`` signs what webhook, DingTalk and Feishu channels post.
     """
     if kind not in set(ChannelType):
-        raise AlertError(f"unknown channel kind {kind!r}")
+        raise AlertError("unknown channel kind %(kind)s", kind=repr(kind))
     target = target.strip()
     if kind == ChannelType.EMAIL and ("@" not in target or " " in target):
-        raise AlertError(f"{target!r} is not an email address")
+        raise AlertError("%(target)s is not an email address", target=repr(target))
     if kind in URL_KINDS and not target.startswith(("http://", "https://")):
         raise AlertError("a webhook or robot channel needs an http(s) URL")
     if not name.strip():
         raise AlertError("a channel needs a name")
     if min_severity not in set(Severity):
-        raise AlertError(f"unknown colour {min_severity!r}")
+        raise AlertError("unknown colour %(colour)s", colour=repr(min_severity))
     unknown_levels = set(levels or []) - set(Level)
     if unknown_levels:
-        raise AlertError(f"unknown levels {sorted(unknown_levels)}")
+        raise AlertError("unknown levels %(levels)s", levels=str(sorted(unknown_levels)))
     channel = Channel(
         kind=kind,
         name=name.strip()[:NAME_LENGTH],

@@ -93,11 +93,12 @@ def resend(
     """Put a dead notification back in the outbox for the next delivery pass."""
     notification = session.get(Notification, notification_id)
     if notification is None:
-        raise AlertError(f"notification {notification_id} does not exist")
+        raise AlertError("notification %(id)s does not exist", id=notification_id)
     if notification.status != NoticeStatus.DEAD:
         raise AlertError(
-            f"notification {notification_id} is {notification.status}; only a dead one "
-            "can be re-sent"
+            "notification %(id)s is %(status)s; only a dead one can be re-sent",
+            id=notification_id,
+            status=notification.status,
         )
     now = now or utc_now()
     notification.status = NoticeStatus.PENDING

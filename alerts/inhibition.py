@@ -33,11 +33,15 @@ def add_inhibit_rule(
 ) -> InhibitRule:
     """Add a rule after checking its levels and colour."""
     if source_level not in set(Level) or target_level not in set(Level):
-        raise AlertError(f"unknown level in {source_level!r} → {target_level!r}")
+        raise AlertError(
+            "unknown level in %(source)s → %(target)s",
+            source=repr(source_level),
+            target=repr(target_level),
+        )
     if source_level == target_level:
         raise AlertError("a rule must go from one level to another")
     if source_min_severity not in set(Severity):
-        raise AlertError(f"unknown colour {source_min_severity!r}")
+        raise AlertError("unknown colour %(colour)s", colour=repr(source_min_severity))
     rule = InhibitRule(
         name=name.strip() or f"{source_level} → {target_level}",
         source_level=source_level,

@@ -28,7 +28,11 @@ def set_playbook(
 ) -> Playbook:
     """Write (or rewrite) the playbook of ``dimension`` × ``level``."""
     if dimension not in set(Dimension) or level not in set(Level):
-        raise AlertError(f"unknown dimension or level: {dimension!r}, {level!r}")
+        raise AlertError(
+            "unknown dimension or level: %(dimension)s, %(level)s",
+            dimension=repr(dimension),
+            level=repr(level),
+        )
     if not (text_zh.strip() or text_en.strip()):
         raise AlertError("a playbook needs a text")
     playbook = session.scalar(

@@ -57,7 +57,12 @@ class AlertPolicy:
             value = getattr(self, field.name)
             minimum = 0 if field.name.endswith("_seconds") else 1
             if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-                raise AlertError(f"{field.name} must be a whole number >= {minimum}, got {value!r}")
+                raise AlertError(
+                    "%(name)s must be a whole number >= %(minimum)s, got %(value)s",
+                    name=field.name,
+                    minimum=minimum,
+                    value=repr(value),
+                )
 
     @property
     def group_wait(self) -> timedelta:
@@ -93,7 +98,9 @@ def load_policy(session: Session) -> AlertPolicy:
             try:
                 values[name] = int(raw)
             except ValueError:
-                raise AlertError(f"setting {key} is not a whole number: {raw!r}") from None
+                raise AlertError(
+                    "setting %(key)s is not a whole number: %(value)s", key=key, value=repr(raw)
+                ) from None
     return AlertPolicy(**values)
 
 

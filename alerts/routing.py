@@ -83,7 +83,7 @@ def add_route(
     if not name.strip():
         raise AlertError("a route needs a name")
     if min_severity not in set(Severity):
-        raise AlertError(f"unknown colour {min_severity!r}")
+        raise AlertError("unknown colour %(colour)s", colour=repr(min_severity))
     route = Route(
         name=name.strip(),
         channel=channel,

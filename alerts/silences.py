@@ -86,9 +86,11 @@ def create_silence(
         raise AlertError("a silence needs at least one matcher; it would mute everything")
     if recurrence:
         if recurrence not in set(Recurrence):
-            raise AlertError(f"unknown recurrence {recurrence!r}")
+            raise AlertError("unknown recurrence %(recurrence)s", recurrence=repr(recurrence))
         if ends_at - starts_at > LONGEST_WINDOW[Recurrence(recurrence)]:
-            raise AlertError(f"a {recurrence} window cannot last longer than its period")
+            raise AlertError(
+                "a %(recurrence)s window cannot last longer than its period", recurrence=recurrence
+            )
     elif ends_at <= now:
         raise AlertError("this silence would already be over")
     session.add(silence)
@@ -101,7 +103,7 @@ def expire_silence(
 ) -> None:
     """End ``silence`` now, recording who ended it."""
     if silence.expired_at is not None:
-        raise AlertError(f"silence {silence.id} is already expired")
+        raise AlertError("silence %(id)s is already expired", id=silence.id)
     silence.expired_at = now or utc_now()
     silence.expired_by = actor
 

@@ -59,7 +59,9 @@ def acknowledge(
     """
     if alert.status != AlertStatus.FIRING:
         raise AlertError(
-            f"alert {alert.id} is {alert.status}; only a firing alert can be acknowledged"
+            "alert %(id)s is %(status)s; only a firing alert can be acknowledged",
+            id=alert.id,
+            status=alert.status,
         )
     now = now or utc_now()
     event = _event(
@@ -92,7 +94,7 @@ def assign(
 ) -> AlertEvent:
     """Hand an open alert to ``assignee``."""
     if alert.status == AlertStatus.RESOLVED:
-        raise AlertError(f"alert {alert.id} is resolved; it cannot be assigned")
+        raise AlertError("alert %(id)s is resolved; it cannot be assigned", id=alert.id)
     if not assignee.strip():
         raise AlertError("name whom the alert is assigned to")
     now = now or utc_now()
@@ -128,7 +130,7 @@ def resolve(
 ) -> AlertEvent:
     """Close an open alert by hand, recording who closed it and why (the resolution note)."""
     if alert.status == AlertStatus.RESOLVED:
-        raise AlertError(f"alert {alert.id} is already resolved")
+        raise AlertError("alert %(id)s is already resolved", id=alert.id)
     now = now or utc_now()
     event = _event(
         alert, Event.RESOLVED, actor=actor, now=now, to_status=AlertStatus.RESOLVED, note=note

@@ -19,6 +19,7 @@ from monitor.queries import Page
 from monitor.records import Channel, Delivery
 from monitor.vocabulary import Dimension, Level, Role, Severity
 from web.access import require_role, safe_next
+from web.alert_errors import alert_error_text
 from web.forms import ChannelForm, ResendForm, RunNowForm, UserActionForm
 from web.storage import db
 
@@ -72,7 +73,7 @@ def create() -> ResponseReturnValue:
             dimensions=dimensions,
         )
     except AlertError as exc:
-        flash(str(exc), "error")
+        flash(alert_error_text(exc), "error")
         return redirect(url_for("channels.index"))
     db().commit()
     flash(gettext("Channel created."), "success")

@@ -13,6 +13,7 @@ from alerts.playbooks import delete_playbook, list_playbooks, set_playbook
 from monitor.records import Playbook
 from monitor.vocabulary import Dimension, Level, Role
 from web.access import require_role
+from web.alert_errors import alert_error_text
 from web.forms import PlaybookForm
 from web.storage import db
 
@@ -84,7 +85,7 @@ def save(dimension: str, level: str) -> ResponseReturnValue:
         )
     except AlertError as exc:
         db().rollback()
-        form.form_errors.append(str(exc))
+        form.form_errors.append(alert_error_text(exc))
         return _edit_page(form, *scope, status=400)
     db().commit()
     flash(gettext("Playbook saved."), "success")

@@ -31,6 +31,7 @@ from alerts.silences import (
 from monitor.records import Entity, Indicator, Silence, utc_now
 from monitor.vocabulary import Level, Role
 from web.access import require_role
+from web.alert_errors import alert_error_text
 from web.forms import RECURRENCE_LABELS, SilenceForm
 from web.i18n import DISPLAY_TIMEZONE
 from web.storage import db
@@ -146,7 +147,7 @@ def create() -> ResponseReturnValue:
         )
     except AlertError as exc:
         db().rollback()
-        form.form_errors.append(str(exc))
+        form.form_errors.append(alert_error_text(exc))
         return _page(form, 400)
     db().commit()
     flash(gettext("Silence created."), "success")

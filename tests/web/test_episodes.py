@@ -94,7 +94,7 @@ def test_the_preview_says_which_episodes_it_scores_against(
     assert SOURCE.search(page).group(1) == "detected"
     _date(database, "WF-POWER", date(2021, 1, 1))
     page = as_admin.post(url, data=VALID_DOWN).get_data(as_text=True)
-    assert SOURCE.search(page).group(1) == "dated" and "工作人员标注" in page
+    assert SOURCE.search(page).group(1) == "dated" and "工作人员为该层级和维度标注" in page
 
 
 def test_operators_date_and_remove_episodes(

@@ -74,7 +74,7 @@ def test_an_operator_creates_a_yearly_spring_festival_silence(
         ({"entities": "QD-HOME, NO-SUCH-FIRM"}, "未知代码：NO-SUCH-FIRM"),
         ({"regions": "WF-POWER"}, "未知代码：WF-POWER"),  # a cluster is not a region
         ({"indicators": "ind.nothing"}, "未知代码：ind.nothing"),
-        ({"ends_at": "2027-02-01T00:00"}, "a silence must end after it starts"),
+        ({"ends_at": "2027-02-01T00:00"}, "静默的结束时间必须晚于开始时间"),
     ],
 )
 def test_it_refuses_a_silence_with_bad_input(
@@ -96,7 +96,9 @@ def test_a_silence_without_any_matcher_is_refused(
     matchers = ("levels", "dimensions", "clusters", "indicators")
     data = {key: value for key, value in SPRING_FESTIVAL.items() if key not in matchers}
     response = as_admin.post("/silences/", data=data)
-    assert response.status_code == 400 and "at least one matcher" in response.get_data(as_text=True)
+    assert response.status_code == 400 and "静默至少需要一个匹配条件" in response.get_data(
+        as_text=True
+    )
     assert _silences(database) == 0
 
 
