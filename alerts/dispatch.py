@@ -160,7 +160,7 @@ def deliver_one(
         error: TransportError | None = prepared
     else:
         digest, transport = prepared
-        error = _send(transport, digest, key, delivery_id)
+        error = send_digest(transport, digest, key, f"delivery {delivery_id}")
     return _record(
         database,
         delivery_id,
@@ -213,16 +213,32 @@ def _prepare(
     return attempt, key, (digest, transport)
 
 
-def _send(
-    transport: Transport, digest: Digest, key: str, delivery_id: int
-) -> TransportError | None:
+def attempt_outcome(
+    error: TransportError | None, *, attempt: int, now: datetime, max_attempts: int
+) -> dict[str, object]:
+    """The columns an outbox row takes after ``attempt``: sent, to retry later, or dead."""
+    values: dict[str, object] = {"claimed_until": None}
+    if error is None:
+        values.update(status=NoticeStatus.SENT, sent_at=now)
+    else:
+        values["last_error"] = str(error)[:MAX_ERROR_LENGTH]
+        if error.permanent or attempt >= max_attempts:
+            values["status"] = NoticeStatus.DEAD
+        else:
+            values.update(status=NoticeStatus.PENDING, next_attempt_at=now + retry_delay(attempt))
+    return values
+
+
+def send_digest(transport: Transport, digest: Digest, key: str, row: str) -> TransportError | None:
+    """Send ``digest``; any failure comes back as a ``TransportError`` (``row`` names the
+    outbox row in the log, which never carries the exception's text: it may hold a URL
+    with its token)."""
     try:
         transport.send(digest, key)
     except TransportError as exc:
         return exc
     except Exception as exc:
-        # no traceback: the exception's text may hold a URL with its token
-        logger.error("delivery %s: transport raised %s", delivery_id, type(exc).__name__)
+        logger.error("%s: transport raised %s", row, type(exc).__name__)
         return TransportError(f"unexpected {type(exc).__name__}")
     return None
 
@@ -241,15 +257,7 @@ def _record(
     The delivery's notifications take the same outcome. The error text goes on the
     rows for staff to read; logs carry ids only.
     """
-    values: dict[str, object] = {"claimed_until": None}
-    if error is None:
-        values.update(status=NoticeStatus.SENT, sent_at=now)
-    else:
-        values["last_error"] = str(error)[:MAX_ERROR_LENGTH]
-        if error.permanent or attempt >= max_attempts:
-            values["status"] = NoticeStatus.DEAD
-        else:
-            values.update(status=NoticeStatus.PENDING, next_attempt_at=now + retry_delay(attempt))
+    values = attempt_outcome(error, attempt=attempt, now=now, max_attempts=max_attempts)
     statement = (
         update(Delivery)
         .where(

@@ -1,5 +1,5 @@
-"""The periodic alert chores a scheduler runs: mark stale alerts, raise stale-data
-alerts, queue reminders.
+"""The periodic alert chores a scheduler runs: mark stale alerts, raise stale-data and
+source alerts, queue reminders.
 
 Each chore commits on its own, so a failure in one leaves the other's work stored.
 The delivery job (``alerts.dispatch.deliver_due``) sends what they queue.
@@ -13,6 +13,7 @@ from datetime import datetime
 
 from alerts.policy import load_policy
 from alerts.reminders import queue_reminders
+from alerts.source_alerts import raise_source_alerts
 from alerts.stale_data import raise_stale_data_alerts
 from alerts.staleness import mark_stale
 from monitor.db import Database
@@ -23,17 +24,18 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class HousekeepingReport:
-    """How many alerts turned stale, how many stale-data alerts changed (opened,
-    escalated or resolved) and how many reminders were queued."""
+    """How many alerts turned stale, how many stale-data and source alerts changed
+    (opened, escalated or resolved) and how many reminders were queued."""
 
     stale: int = 0
     stale_data: int = 0
+    source_alerts: int = 0
     reminders: int = 0
 
 
 def run_housekeeping(database: Database, *, now: datetime | None = None) -> HousekeepingReport:
-    """Mark overdue series' alerts stale, raise their stale-data alerts, then queue the
-    reminders that are due."""
+    """Mark overdue series' alerts stale, raise stale-data alerts for overdue series and
+    source alerts for sources that missed their runs, then queue the due reminders."""
     now = now or utc_now()
     with database.session() as session:
         policy = load_policy(session)
@@ -41,12 +43,10 @@ def run_housekeeping(database: Database, *, now: datetime | None = None) -> Hous
     with database.session() as session:
         stale_data = raise_stale_data_alerts(session, now=now, policy=policy).changed
     with database.session() as session:
+        source_alerts = raise_source_alerts(session, now=now).changed
+    with database.session() as session:
         reminders = len(queue_reminders(session, now=now, policy=policy))
-    if stale or stale_data or reminders:
-        logger.info(
-            "alert housekeeping: %s stale, %s stale-data changes, %s reminders",
-            stale,
-            stale_data,
-            reminders,
-        )
-    return HousekeepingReport(stale=stale, stale_data=stale_data, reminders=reminders)
+    report = HousekeepingReport(stale, stale_data, source_alerts, reminders)
+    if any((stale, stale_data, source_alerts, reminders)):
+        logger.info("alert housekeeping: %s", report)
+    return report

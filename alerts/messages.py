@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from alerts.notices import Digest, KeyNumbers, Notice, notice_of
 from monitor.records import Alert, AlertEvent, Notification
-from monitor.vocabulary import STALE_DATA_MODEL
+from monitor.vocabulary import SOURCE_LATE_MODEL, STALE_DATA_MODEL
 
 LOCAL_TIME = ZoneInfo("Asia/Shanghai")
 SEVERITY_COLOURS = {"blue": "#1e6fd9", "yellow": "#d4a600", "orange": "#f07c00", "red": "#d7263d"}
@@ -30,6 +30,8 @@ DATA_DELIVERY_KINDS = {
     "repeated": "data_missing",
     "resolved": "data_resumed",
 }
+#: How the events of a source alert read.
+SOURCE_KINDS = {"opened": "source_late", "escalated": "source_late", "resolved": "source_resumed"}
 
 WORDING: dict[str, dict[str, Any]] = {
     "zh_CN": {
@@ -56,6 +58,15 @@ WORDING: dict[str, dict[str, Any]] = {
         },
         "missed_periods": "{count}期未报送",
         "allowance": "允许{count}期",
+        "source": {
+            "source": "数据源",
+            "schedule": "运行计划",
+            "due": "应运行时间",
+            "last_success": "上次成功",
+            "overdue": "逾期",
+            "hours": "{count}小时",
+            "never": "从未成功",
+        },
         "status": {
             "pending": "待确认",
             "firing": "预警中",
@@ -86,6 +97,8 @@ WORDING: dict[str, dict[str, Any]] = {
             "stale": "[{severity}预警 · 数据中断]",
             "data_missing": "[{severity}预警 · 数据未报送]",
             "data_resumed": "[数据恢复报送]",
+            "source_late": "[{severity}预警 · 数据源逾期]",
+            "source_resumed": "[数据源恢复]",
             "settled": "[{severity}预警 · 恢复稳定]",
             "repeated": "[{severity}预警 · 提醒]",
             "other": "[{severity}预警 · {event}]",
@@ -100,6 +113,8 @@ WORDING: dict[str, dict[str, Any]] = {
             "stale": "{entity}的{indicator}已停止报送数据，{severity}预警无法更新。",
             "data_missing": "{entity}的{indicator}逾期未报送数据（{severity}预警）。",
             "data_resumed": "{entity}的{indicator}已恢复报送数据。",
+            "source_late": "数据源“{entity}”应于{due}运行，至今没有成功的采集（{severity}预警）。",
+            "source_resumed": "数据源“{entity}”已恢复，最近一次采集成功。",
             "settled": "{entity}的{indicator}预警不再反复波动，当前状态：{status}。",
             "repeated": "{entity}的{indicator}{severity}预警仍未确认处理。",
             "other": "{entity}的{indicator}{severity}预警：{event}。",
@@ -160,6 +175,15 @@ WORDING: dict[str, dict[str, Any]] = {
         },
         "missed_periods": "{count} periods missed",
         "allowance": "{count} periods allowed",
+        "source": {
+            "source": "Source",
+            "schedule": "Schedule",
+            "due": "Due at",
+            "last_success": "Last success",
+            "overdue": "Overdue",
+            "hours": "{count} hours",
+            "never": "never",
+        },
         "status": {
             "pending": "pending confirmation",
             "firing": "firing",
@@ -190,6 +214,8 @@ WORDING: dict[str, dict[str, Any]] = {
             "stale": "[{SEVERITY} · no data]",
             "data_missing": "[{SEVERITY} · data overdue]",
             "data_resumed": "[data resumed]",
+            "source_late": "[{SEVERITY} · source overdue]",
+            "source_resumed": "[source resumed]",
             "settled": "[{SEVERITY} · settled]",
             "repeated": "[{SEVERITY} · reminder]",
             "other": "[{SEVERITY} · {event}]",
@@ -206,6 +232,9 @@ WORDING: dict[str, dict[str, Any]] = {
             "the {severity} warning cannot be updated.",
             "data_missing": "{indicator} for {entity} is overdue ({severity} warning).",
             "data_resumed": "{indicator} for {entity} is arriving again.",
+            "source_late": "Source “{entity}” was due to run at {due} and has not run "
+            "successfully since ({severity} warning).",
+            "source_resumed": "Source “{entity}” is running again: its latest pull succeeded.",
             "settled": "The warning on {indicator} for {entity} stopped flapping; "
             "it is now {status}.",
             "repeated": "The {severity} warning on {indicator} for {entity} "
@@ -313,10 +342,19 @@ def _names(words: dict[str, Any], notice: Notice, locale: str) -> dict[str, str]
         "severity_title": severity.capitalize(),
         "event": _word(words, "event", notice.event),
         "status": _word(words, "status", notice.status),
+        "due": _local_label(words, notice, "due_at"),
     }
 
 
+def _local_label(words: dict[str, Any], notice: Notice, name: str) -> str:
+    """A time kept in the notice's labels (ISO text), in Beijing time; empty if absent."""
+    stamp = notice.labels.get(name, "")
+    return words["local_time"].format(time=_local(datetime.fromisoformat(stamp))) if stamp else ""
+
+
 def _kind(notice: Notice) -> str:
+    if notice.model == SOURCE_LATE_MODEL:
+        return SOURCE_KINDS.get(notice.event, "other")
     if notice.model == STALE_DATA_MODEL and notice.event in DATA_DELIVERY_KINDS:
         return DATA_DELIVERY_KINDS[notice.event]
     return notice.event if notice.event in SUBJECT_KINDS else "other"
@@ -343,6 +381,8 @@ def render_subject(digest: Digest) -> str:
     if len(digest.notices) == 1:
         notice = digest.notices[0]
         names = _names(words, notice, locale)
+        if notice.model == SOURCE_LATE_MODEL:
+            return f"{prefix}{words['subject'][_kind(notice)].format(**names)} {names['entity']}"
         return (
             f"{prefix}{words['subject'][_kind(notice)].format(**names)} {names['entity']} · "
             f"{names['indicator']} — {_word(words, 'dimension', notice.dimension)}"
@@ -373,6 +413,8 @@ def _headline(digest: Digest) -> str:
 
 
 def _fields(words: dict[str, Any], notice: Notice, locale: str) -> list[tuple[str, str]]:
+    if notice.model == SOURCE_LATE_MODEL:
+        return _source_fields(words, notice)
     labels, aside = words["labels"], words["aside"]
     facts = [
         _word(words, "dimension", notice.dimension),
@@ -416,6 +458,20 @@ def _fields(words: dict[str, Any], notice: Notice, locale: str) -> list[tuple[st
         fields.append((labels["response"], notice.response_note))
     fields += _key_number_fields(words, notice)
     return fields
+
+
+def _source_fields(words: dict[str, Any], notice: Notice) -> list[tuple[str, str]]:
+    """What a source alert's message lists: the source, its schedule, when it was due."""
+    names, labels = words["source"], words["labels"]
+    hours = "–" if notice.value is None else f"{notice.value:g}"
+    return [
+        (names["source"], notice.entity_name("zh")),
+        (names["schedule"], notice.indicator_name("zh")),
+        (names["due"], _local_label(words, notice, "due_at")),
+        (names["last_success"], _local_label(words, notice, "last_success") or names["never"]),
+        (names["overdue"], names["hours"].format(count=hours)),
+        (labels["status"], _word(words, "status", notice.status)),
+    ]
 
 
 def _lasted(words: dict[str, Any], notice: Notice) -> str:

@@ -29,7 +29,7 @@ from monitor.records import (
     Playbook,
     Score,
 )
-from monitor.vocabulary import SEVERITY_ORDER, STALE_DATA_MODEL, AlertStatus
+from monitor.vocabulary import SEVERITY_ORDER, SOURCE_LATE_MODEL, STALE_DATA_MODEL, AlertStatus
 
 RECENT_PERIODS = 6
 
@@ -148,6 +148,8 @@ class Digest:
 
     def alert_url(self, notice: Notice) -> str:
         base = self.base_url.rstrip("/")
+        if notice.model == SOURCE_LATE_MODEL:
+            return f"{base}/sources/"
         return f"{base}/alerts/{notice.alert_id}" if notice.alert_id else f"{base}/alerts/"
 
     @property

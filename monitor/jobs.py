@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,6 +23,8 @@ from sqlalchemy import select
 
 from alerts.dispatch import DeliveryReport, deliver_due
 from alerts.housekeeping import run_housekeeping
+from alerts.source_dispatch import deliver_source_notices
+from alerts.states import NoticeStatus
 from monitor.config import Settings
 from monitor.connectors.base import SourceSpec, pull
 from monitor.db import Database, database_for
@@ -71,7 +73,7 @@ def run_source(source_id: int) -> None:
 def deliver() -> None:
     """Scheduled entry point: send the notifications that are due."""
     settings, database = _database()
-    report = deliver_due(database, settings)
+    report = deliver_all(settings, database)
     if report.sent or report.retried or report.dead:
         logger.info("delivery: %s", report)
 
@@ -392,4 +394,16 @@ def _backfill(
 
 def deliver_now(settings: Settings, database: Database) -> DeliveryReport:
     """Drain what is due at once (the command line's ``clusterwatch deliver``)."""
-    return deliver_due(database, settings)
+    return deliver_all(settings, database)
+
+
+def deliver_all(settings: Settings, database: Database) -> DeliveryReport:
+    """Send the due alert deliveries, then the due source-alert notices; count both."""
+    report = deliver_due(database, settings)
+    sources = deliver_source_notices(database, settings)
+    return replace(
+        report,
+        sent=report.sent + sources.get(NoticeStatus.SENT, 0),
+        retried=report.retried + sources.get(NoticeStatus.PENDING, 0),
+        dead=report.dead + sources.get(NoticeStatus.DEAD, 0),
+    )

@@ -723,3 +723,55 @@ scheduler_jobs = Table(
     Column("next_run_time", Float(25), index=True),
     Column("job_state", LargeBinary, nullable=False),
 )
+
+
+class SourceAlert(Base):
+    """A scheduled source that missed its run; open until a run of it succeeds."""
+
+    __tablename__ = "source_alerts"
+    __table_args__ = (
+        Index(
+            "uq_source_alert_open",
+            "source_id",
+            unique=True,
+            sqlite_where=text("status != 'resolved'"),
+            postgresql_where=text("status != 'resolved'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"), index=True)
+    severity: Mapped[str] = mapped_column(String(8))
+    worst_severity: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(16), default="firing")
+    due_at: Mapped[datetime] = mapped_column(UtcDateTime)  # the fire that brought no data
+    last_success: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    opened_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+    source: Mapped[Source] = relationship()
+
+
+class SourceNotice(Base):
+    """The outbox of source alerts: one change of one source alert for one channel."""
+
+    __tablename__ = "source_notices"
+    __table_args__ = (Index("ix_source_notice_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_alert_id: Mapped[int] = mapped_column(ForeignKey("source_alerts.id"), index=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id"))
+    event: Mapped[str] = mapped_column(String(16))  # opened, escalated, resolved
+    severity: Mapped[str] = mapped_column(String(8))
+    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+    claimed_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+    source_alert: Mapped[SourceAlert] = relationship()
+    channel: Mapped[Channel] = relationship()

@@ -109,6 +109,8 @@ class ModelKind(StrEnum):
 
 #: The model name of stale-data alerts (a series overdue), which score no values.
 STALE_DATA_MODEL = "stale_data"
+#: The model name in the messages of source alerts (a scheduled source overdue).
+SOURCE_LATE_MODEL = "source_late"
 
 
 class EventKind(StrEnum):

@@ -33,8 +33,8 @@ from monitor.jobs import recent_runs as recent_job_runs
 from monitor.periods import PeriodError, parse_period
 from monitor.pipeline import score_indicators
 from monitor.queries import recent_runs, rejected_rows, source_freshness
-from monitor.records import JobRun, Source, utc_now
-from monitor.vocabulary import Role
+from monitor.records import JobRun, Source, SourceAlert, utc_now
+from monitor.vocabulary import AlertStatus, Role
 from web.access import require_role
 from web.background import start_job
 from web.forms import BackfillForm, RunNowForm, UploadForm
@@ -54,8 +54,19 @@ JOB_KINDS = ("ingest", "score", "backfill")
 def index() -> ResponseReturnValue:
     rows = source_freshness(db(), utc_now())
     runs = {row["source"].id: recent_runs(db(), row["source"].id, limit=5) for row in rows}
+    alerts = {
+        alert.source_id: alert
+        for alert in db().scalars(
+            select(SourceAlert).where(SourceAlert.status != AlertStatus.RESOLVED)
+        )
+    }
     return render_template(
-        "sources/index.html", rows=rows, runs=runs, run_form=RunNowForm(), upload_form=_upload()
+        "sources/index.html",
+        rows=rows,
+        runs=runs,
+        alerts=alerts,
+        run_form=RunNowForm(),
+        upload_form=_upload(),
     )
 
 

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from monitor.db import Database
 from monitor.progress import store_progress
-from monitor.records import JobRun, Observation, RejectedRow, Source
+from monitor.records import JobRun, Observation, RejectedRow, Source, SourceAlert
 from tests.web.dataset import World
 from web.background import wait_for_jobs
 
@@ -160,11 +160,23 @@ def test_a_backfill_with_a_reversed_range_is_refused_with_a_reason(
     response = as_operator.post(
         "/sources/backfill", data={"first": "2024-05", "last": "2024-01"}, follow_redirects=True
     )
-    assert "must not be after" in response.get_data(
-        as_text=True
-    ) or "不能晚于" in response.get_data(as_text=True)
+    assert "起始期不得晚于截止期" in response.get_data(as_text=True)
     with database.session() as session:
         assert (
             session.scalar(select(func.count()).select_from(JobRun).where(JobRun.job == "backfill"))
             == 0
         )
+
+
+def test_a_sources_open_source_alert_shows_with_its_colour(
+    as_viewer: FlaskClient, database: Database, world: World, tmp_path: Path
+) -> None:
+    source_id, _run_id = _source(database, tmp_path)
+    due = datetime(2024, 7, 2, 22, 0, tzinfo=UTC)
+    with database.session() as session:
+        session.add(SourceAlert(source_id=source_id, severity="yellow", worst_severity="yellow",
+                                status="firing", due_at=due))  # fmt: skip
+
+    page = as_viewer.get("/sources/").get_data(as_text=True)
+
+    assert "sev-yellow" in page and "2024-07-03 06:00" in page
