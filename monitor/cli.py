@@ -216,7 +216,7 @@ def alerts(
     from monitor.queries import MAX_PER_PAGE, AlertFilters, alert_as_dict, list_alerts
 
     rows: list[dict[str, Any]] = []
-    page = 1
+    cursor: str | None = None
     with context.database.session() as session:
         while True:
             filters = AlertFilters(
@@ -224,14 +224,14 @@ def alerts(
                 dimension=dimension,
                 severity=severity,
                 status=status,
-                page=page,
+                after=cursor,
                 per_page=MAX_PER_PAGE,
             )
             result = list_alerts(session, filters)
             rows.extend(alert_as_dict(alert) for alert in result.items)
-            if page * MAX_PER_PAGE >= result.total:
+            if result.next_cursor is None:
                 break
-            page += 1
+            cursor = result.next_cursor
     if as_json:
         _echo_json(rows)
         return

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, and_, case, extract, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, literal, or_, select, tuple_
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from monitor.errors import ClusterWatchError, NotFound
@@ -31,7 +31,6 @@ from monitor.records import (
     Threshold,
 )
 from monitor.vocabulary import (
-    OPEN_STATUSES,
     AlertStatus,
     Dimension,
     Level,
@@ -47,6 +46,8 @@ OPEN = "open"
 STAGE_MODEL = "stage"
 MODELS = (*(kind.value for kind in ModelKind), STAGE_MODEL)
 SORTS = ("-opened", "opened", "-period", "period", "-severity", "severity")
+COUNT_CAP = 10_000  # lists count matching alerts up to here, then say "10,000+"
+TREND_PERIODS = 12  # months the dashboard's trend covers
 LATE_GRACE = timedelta(hours=1)
 
 T = TypeVar("T")
@@ -103,8 +104,10 @@ def _month(name: str, raw: str | None) -> date | None:
 class AlertFilters:
     """What an alert list is narrowed to; ``None`` means any.
 
-    ``status`` is an ``AlertStatus`` value or ``"open"`` (firing or acknowledged);
+    ``status`` is an ``AlertStatus`` value or ``"open"`` (any but resolved);
     ``entity`` matches an entity code exactly or a part of its Chinese or English name.
+    ``after`` / ``before`` are keyset cursors (see ``AlertCursor``): the page starts just
+    after, or ends just before, the alert they name in the chosen sort.
     """
 
     level: str | None = None
@@ -118,7 +121,8 @@ class AlertFilters:
     period_from: date | None = None
     period_to: date | None = None
     sort: str = SORTS[0]
-    page: int = 1
+    after: str | None = None
+    before: str | None = None
     per_page: int = DEFAULT_PER_PAGE
 
     @classmethod
@@ -127,6 +131,15 @@ class AlertFilters:
         entity = (args.get("entity") or "").strip()
         if len(entity) > MAX_ENTITY_QUERY:
             raise InvalidFilter(f"entity must be at most {MAX_ENTITY_QUERY} characters")
+        if (args.get("page") or "1").strip() != "1":
+            raise InvalidFilter("pages are reached with the after/before cursors, not by number")
+        sort = _choice("sort", args.get("sort"), SORTS) or SORTS[0]
+        after, before = _cursor_text("after", args), _cursor_text("before", args)
+        if after and before:
+            raise InvalidFilter("give after or before, not both")
+        for cursor in (after, before):
+            if cursor:
+                AlertCursor.parse(cursor, sort)  # refuse a malformed cursor up front
         return cls(
             level=_choice("level", args.get("level"), Level),
             dimension=_choice("dimension", args.get("dimension"), Dimension),
@@ -138,8 +151,9 @@ class AlertFilters:
             cluster=_code("cluster", args.get("cluster")),
             period_from=_month("period_from", args.get("period_from")),
             period_to=_month("period_to", args.get("period_to")),
-            sort=_choice("sort", args.get("sort"), SORTS) or SORTS[0],
-            page=_positive("page", args.get("page"), 1, 10**9),
+            sort=sort,
+            after=after,
+            before=before,
             per_page=_positive("per_page", args.get("per_page"), DEFAULT_PER_PAGE, MAX_PER_PAGE),
         )
 
@@ -158,7 +172,8 @@ class AlertFilters:
             "period_from": current.period_from.strftime("%Y-%m") if current.period_from else None,
             "period_to": current.period_to.strftime("%Y-%m") if current.period_to else None,
             "sort": current.sort if current.sort != SORTS[0] else None,
-            "page": str(current.page) if current.page != 1 else None,
+            "after": current.after,
+            "before": current.before,
             "per_page": str(current.per_page) if current.per_page != DEFAULT_PER_PAGE else None,
         }
         return {key: value for key, value in args.items() if value}
@@ -202,7 +217,7 @@ def _alert_conditions(filters: AlertFilters) -> list[ColumnElement[bool]]:
     if filters.model:
         conditions.append(Alert.model == filters.model)
     if filters.status == OPEN:
-        conditions.append(Alert.status.in_([status.value for status in OPEN_STATUSES]))
+        conditions.append(_open_condition())
     elif filters.status:
         conditions.append(Alert.status == filters.status)
     if filters.entity:
@@ -229,33 +244,205 @@ def _alert_conditions(filters: AlertFilters) -> list[ColumnElement[bool]]:
     return conditions
 
 
-def _severity_rank() -> ColumnElement[int]:
-    return case({severity.value: severity.rank for severity in Severity}, value=Alert.severity)
+def _cursor_text(name: str, args: Mapping[str, str]) -> str | None:
+    value = (args.get(name) or "").strip()
+    if len(value) > MAX_ENTITY_QUERY:
+        raise InvalidFilter(f"{name} must be at most {MAX_ENTITY_QUERY} characters")
+    return value or None
 
 
-def _alert_order(sort: str) -> list[Any]:
-    descending = sort.startswith("-")
-    key = sort.lstrip("-")
-    column: Any = {"opened": Alert.opened_at, "period": Alert.period}.get(key) or _severity_rank()
-    first = column.desc() if descending else column.asc()
-    tie = Alert.id.desc() if descending else Alert.id.asc()
-    return [first, tie]
+@dataclass(frozen=True)
+class AlertCursor:
+    """A position in a sorted alert list: the sort key of one alert and its id.
+
+    As text it reads ``KEY_ID``: ``2024-03-01T08:00:00.000001Z_123`` when sorted by opening
+    time, ``2024-03-01_123`` by period, ``red_123`` by colour; it is meaningful only with
+    the sort it was made for, so links carry both.
+    """
+
+    key: datetime | date | str
+    id: int
+
+    @classmethod
+    def of(cls, alert: Alert, sort: str) -> AlertCursor:
+        column = sort.lstrip("-")
+        key = {"opened": alert.opened_at, "period": alert.period}.get(column, alert.severity)
+        return cls(key=key, id=alert.id)
+
+    @classmethod
+    def parse(cls, text: str, sort: str) -> AlertCursor:
+        """Read a cursor made for ``sort``, raising ``InvalidFilter`` when it is malformed."""
+        key_text, _, id_text = text.rpartition("_")
+        column = sort.lstrip("-")
+        try:
+            alert_id = int(id_text)
+            key: datetime | date | str
+            if column == "opened":
+                key = datetime.fromisoformat(key_text)
+                if key.tzinfo is None:
+                    raise ValueError("naive time")
+            elif column == "period":
+                key = date.fromisoformat(key_text)
+            else:
+                key = Severity(key_text).value
+        except ValueError:
+            raise InvalidFilter(f"not a cursor of the sort {sort!r}: {text!r}") from None
+        return cls(key=key, id=alert_id)
+
+    def text(self) -> str:
+        if isinstance(self.key, datetime):
+            key = self.key.astimezone(UTC).isoformat(timespec="microseconds")
+            return f"{key.replace('+00:00', 'Z')}_{self.id}"
+        if isinstance(self.key, date):
+            return f"{self.key.isoformat()}_{self.id}"
+        return f"{self.key}_{self.id}"
 
 
-def list_alerts(session: Session, filters: AlertFilters) -> Page[Alert]:
-    """One page of the alerts matching ``filters``, newest first."""
-    conditions = _alert_conditions(filters)
-    total = session.scalar(select(func.count()).select_from(Alert).where(*conditions)) or 0
+@dataclass(frozen=True)
+class AlertPage:
+    """One keyset page of alerts; ``total`` is exact unless ``total_capped``.
+
+    ``next_cursor`` / ``prev_cursor`` (``None`` at either end) continue the list with
+    ``after=`` / ``before=``; the first page has no cursor at all.
+    """
+
+    items: list[Alert]
+    total: int
+    total_capped: bool
+    per_page: int
+    next_cursor: str | None
+    prev_cursor: str | None
+
+    @property
+    def has_prev(self) -> bool:
+        return self.prev_cursor is not None
+
+    @property
+    def has_next(self) -> bool:
+        return self.next_cursor is not None
+
+
+def _open_condition() -> ColumnElement[bool]:
+    """Open means not resolved; written as the partial indexes' own predicate so that
+    PostgreSQL and SQLite both see those indexes apply."""
+    return Alert.status != AlertStatus.RESOLVED.value
+
+
+def _ids_after(
+    session: Session,
+    conditions: list[ColumnElement[bool]],
+    sort: str,
+    cursor: AlertCursor | None,
+    *,
+    forward: bool,
+    limit: int,
+) -> list[int]:
+    """The ids of up to ``limit`` alerts just past ``cursor`` in the order of ``sort``
+    (reversed when going backward), nearest first.
+
+    Opening time and period are walked on their ``(column, id)`` indexes with a row
+    comparison; the colour order is the ``(severity, id)`` index walked once per colour,
+    at most four short queries. Only ids are read, so a walk over the open alerts' index
+    checks the usual filters in the index without touching the table."""
+    descending = sort.startswith("-") == forward
+    column_name = sort.lstrip("-")
+    if column_name in ("opened", "period"):
+        column: Any = Alert.opened_at if column_name == "opened" else Alert.period
+        where = list(conditions)
+        if cursor is not None:
+            here = tuple_(column, Alert.id)
+            there = tuple_(literal(cursor.key, column.type), literal(cursor.id))
+            where.append(here < there if descending else here > there)
+        order = (column.desc(), Alert.id.desc()) if descending else (column.asc(), Alert.id.asc())
+        return list(session.scalars(select(Alert.id).where(*where).order_by(*order).limit(limit)))
+    colours = sorted(Severity, key=lambda severity: severity.rank, reverse=descending)
+    if cursor is not None:
+        colours = colours[colours.index(Severity(cursor.key)) :]
+    found: list[int] = []
+    for colour in colours:
+        where = [*conditions, Alert.severity == colour.value]
+        if cursor is not None and colour.value == cursor.key:
+            where.append(Alert.id < cursor.id if descending else Alert.id > cursor.id)
+        statement = (
+            select(Alert.id)
+            .where(*where)
+            .order_by(Alert.id.desc() if descending else Alert.id.asc())
+            .limit(limit - len(found))
+        )
+        found.extend(session.scalars(statement))
+        if len(found) >= limit:
+            break
+    return found
+
+
+def _alerts_by_id(session: Session, ids: list[int]) -> list[Alert]:
+    """The alerts of ``ids`` in that order, with their entity and indicator."""
+    if not ids:
+        return []
     statement = (
         select(Alert)
-        .where(*conditions)
+        .where(Alert.id.in_(ids))
         .options(joinedload(Alert.entity), joinedload(Alert.indicator))
-        .order_by(*_alert_order(filters.sort))
-        .limit(filters.per_page)
-        .offset((filters.page - 1) * filters.per_page)
     )
-    items = list(session.scalars(statement))
-    return Page(items=items, total=total, page=filters.page, per_page=filters.per_page)
+    by_id = {alert.id: alert for alert in session.scalars(statement)}
+    return [by_id[alert_id] for alert_id in ids if alert_id in by_id]
+
+
+def count_alerts(session: Session, filters: AlertFilters, cap: int = COUNT_CAP) -> tuple[int, bool]:
+    """How many alerts match, counted no further than ``cap``: ``(count, capped)``."""
+    limited = select(Alert.id).where(*_alert_conditions(filters)).limit(cap + 1).subquery()
+    found = session.scalar(select(func.count()).select_from(limited)) or 0
+    return min(found, cap), found > cap
+
+
+def list_alerts(session: Session, filters: AlertFilters) -> AlertPage:
+    """One keyset page of the alerts matching ``filters`` in their sort (newest first).
+
+    Reads ``per_page + 1`` rows from the cursor on and counts matches up to ``COUNT_CAP``;
+    never an OFFSET, never a count of every alert.
+    """
+    conditions = _alert_conditions(filters)
+    backward = filters.before is not None
+    mark = filters.before if backward else filters.after
+    cursor = AlertCursor.parse(mark, filters.sort) if mark else None
+    ids = _ids_after(
+        session,
+        conditions,
+        filters.sort,
+        cursor,
+        forward=not backward,
+        limit=filters.per_page + 1,
+    )
+    more = len(ids) > filters.per_page
+    ids = ids[: filters.per_page]
+    if backward:
+        ids.reverse()
+    items = _alerts_by_id(session, ids)
+    first = AlertCursor.of(items[0], filters.sort).text() if items else None
+    last = AlertCursor.of(items[-1], filters.sort).text() if items else None
+    has_prev = more if backward else cursor is not None
+    has_next = cursor is not None if backward else more
+    total, capped = count_alerts(session, filters)
+    return AlertPage(
+        items=items,
+        total=total,
+        total_capped=capped,
+        per_page=filters.per_page,
+        next_cursor=last if has_next else None,
+        prev_cursor=first if has_prev else None,
+    )
+
+
+def newest_open_alerts(session: Session, limit: int) -> list[Alert]:
+    """The ``limit`` most recently opened open alerts (the open-alerts index, newest end)."""
+    statement = (
+        select(Alert)
+        .where(_open_condition())
+        .options(joinedload(Alert.entity), joinedload(Alert.indicator))
+        .order_by(Alert.opened_at.desc(), Alert.id.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(statement))
 
 
 def get_alert(session: Session, alert_id: int) -> Alert | None:
@@ -536,7 +723,9 @@ def list_thresholds(
 
 
 def open_alert_counts(session: Session) -> dict[str, dict[str, dict[str, int]]]:
-    """Open alerts counted as ``counts[level][dimension][severity]``, zeros included."""
+    """Open alerts counted as ``counts[level][dimension][severity]``, zeros included.
+
+    Read from the open alerts' colour index alone (an index-only scan of open alerts)."""
     counts = {
         level.value: {
             dimension.value: {severity.value: 0 for severity in Severity} for dimension in Dimension
@@ -544,11 +733,11 @@ def open_alert_counts(session: Session) -> dict[str, dict[str, dict[str, int]]]:
         for level in Level
     }
     statement = (
-        select(Alert.level, Alert.dimension, Alert.severity, func.count())
-        .where(Alert.status.in_([status.value for status in OPEN_STATUSES]))
-        .group_by(Alert.level, Alert.dimension, Alert.severity)
+        select(Alert.severity, Alert.level, Alert.dimension, func.count())
+        .where(_open_condition())
+        .group_by(Alert.severity, Alert.level, Alert.dimension)
     )
-    for level, dimension, severity, count in session.execute(statement):
+    for severity, level, dimension, count in session.execute(statement):
         cell = counts.setdefault(level, {}).setdefault(dimension, {})
         cell[severity] = cell.get(severity, 0) + count
     return counts
@@ -560,19 +749,33 @@ def worst_open_severity(cell: Mapping[str, int]) -> str | None:
     return max(found, key=lambda severity: severity.rank).value if found else None
 
 
-def alert_trend(session: Session, years: int = 6) -> dict[int, dict[str, int]]:
-    """Alerts opened per year of their period (the last ``years`` years with any), by colour."""
-    year = extract("year", Alert.period)
+def _months_before(month: date, count: int) -> date:
+    number = month.year * 12 + month.month - 1 - count
+    return date(number // 12, number % 12 + 1, 1)
+
+
+def alert_trend(session: Session, periods: int = TREND_PERIODS) -> dict[date, dict[str, int]]:
+    """Alerts raised per month of their period, by worst colour, over the ``periods``
+    months up to the latest period with an alert (months without any included).
+
+    The latest period is one step down the period index, the counts a range scan of the
+    last months on it: the cost follows the alerts of those months, not the whole table."""
+    latest = session.scalar(select(func.max(Alert.period)))
+    if latest is None:
+        return {}
+    last = latest.replace(day=1)
+    months = [_months_before(last, back) for back in range(periods - 1, -1, -1)]
+    trend = {month: {severity.value: 0 for severity in Severity} for month in months}
     statement = (
-        select(year, Alert.worst_severity, func.count())
-        .group_by(year, Alert.worst_severity)
-        .order_by(year)
+        select(Alert.period, Alert.worst_severity, func.count())
+        .where(Alert.period >= months[0])
+        .group_by(Alert.period, Alert.worst_severity)
     )
-    trend: dict[int, dict[str, int]] = {}
-    for found_year, severity, count in session.execute(statement):
-        row = trend.setdefault(int(found_year), {value.value: 0 for value in Severity})
-        row[severity] = row.get(severity, 0) + count
-    return {key: trend[key] for key in sorted(trend)[-years:]}
+    for period, severity, count in session.execute(statement):
+        row = trend.get(period.replace(day=1))
+        if row is not None:
+            row[severity] = row.get(severity, 0) + count
+    return trend
 
 
 def stage_counts(session: Session) -> dict[str, dict[str, int]]:
@@ -690,8 +893,7 @@ def entity_alerts(
     session: Session, entity_id: int, *, open_only: bool, limit: int = 20
 ) -> list[Alert]:
     """An entity's open (or closed) alerts, newest first, at most ``limit``."""
-    open_values = [status.value for status in OPEN_STATUSES]
-    status = Alert.status.in_(open_values) if open_only else Alert.status.not_in(open_values)
+    status = _open_condition() if open_only else Alert.status == AlertStatus.RESOLVED.value
     statement = (
         select(Alert)
         .where(Alert.entity_id == entity_id, status)

@@ -267,6 +267,34 @@ class Alert(Base):
         ),
         Index("ix_alert_status_opened", "status", "opened_at"),
         Index("ix_alert_level_dimension", "level", "dimension", "status"),
+        # The console's keyset pages walk one of these per sort (see monitor/queries.py).
+        Index("ix_alert_opened_id", "opened_at", "id"),
+        Index("ix_alert_period_id", "period", "id"),
+        Index("ix_alert_severity_id", "severity", "id"),
+        # The dashboard's trend: a range of recent periods, counted from the index alone.
+        Index("ix_alert_period_worst", "period", "worst_severity"),
+        # Open alerts only: the newest open alerts, and the heat map's colour counts and
+        # the open lists' filters (colour, level, dimension, entity) from the index alone.
+        Index(
+            "ix_alert_open_opened_id",
+            "opened_at",
+            "id",
+            "severity",
+            "level",
+            "dimension",
+            "entity_id",
+            sqlite_where=text("status != 'resolved'"),
+            postgresql_where=text("status != 'resolved'"),
+        ),
+        Index(
+            "ix_alert_open_colour",
+            "severity",
+            "level",
+            "dimension",
+            "entity_id",
+            sqlite_where=text("status != 'resolved'"),
+            postgresql_where=text("status != 'resolved'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -61,13 +61,19 @@ def index() -> ResponseReturnValue:
         "alerts/index.html",
         page=page,
         filters=filters,
-        counts=open_alert_counts(db()),
         regions=entity_choices(db(), level=Level.GOVERNMENT, locale=locale),
-        clusters=entity_choices(db(), kind="cluster", locale=locale),
+        clusters=entity_choices(db(), level=Level.INDUSTRY, kind="cluster", locale=locale),
         sorts=[(value, str(text)) for value, text in SORT_LABELS.items()],
         can_acknowledge=current_user.can(Role.OPERATOR),
         bulk_form=BulkAcknowledgeForm(),
     )
+
+
+@bp.get("/summary")
+def summary() -> ResponseReturnValue:
+    """Open alerts by level x dimension x colour, each count a link to its list; a page of
+    its own so that paging through the list does not count every open alert each time."""
+    return render_template("alerts/summary.html", counts=open_alert_counts(db()))
 
 
 @bp.post("/acknowledge")

@@ -18,6 +18,7 @@ from monitor.audit import AuditError, change_threshold, threshold_setting
 from monitor.errors import NotFound
 from monitor.queries import (
     AlertFilters,
+    AlertPage,
     InvalidFilter,
     alert_as_dict,
     entity_as_dict,
@@ -75,8 +76,17 @@ def _locale() -> str:
     return "en" if request.args.get("lang") == "en" else "zh_CN"
 
 
-def _page(page: Any, rows: list[Any]) -> dict[str, Any]:
-    return {"items": rows, "total": page.total, "page": page.page, "per_page": page.per_page}
+def _page(page: AlertPage, rows: list[Any]) -> dict[str, Any]:
+    """A keyset page: pass ``next_cursor`` as ``after`` (or ``prev_cursor`` as ``before``)
+    with the same filters and sort to continue; ``total`` stops at ``COUNT_CAP``."""
+    return {
+        "items": rows,
+        "total": page.total,
+        "total_capped": page.total_capped,
+        "per_page": page.per_page,
+        "next_cursor": page.next_cursor,
+        "prev_cursor": page.prev_cursor,
+    }
 
 
 @bp.get("/alerts")

@@ -7,9 +7,9 @@ from flask import Blueprint, render_template
 from flask.typing import ResponseReturnValue
 
 from monitor.queries import (
-    AlertFilters,
+    TREND_PERIODS,
     alert_trend,
-    list_alerts,
+    newest_open_alerts,
     open_alert_counts,
     source_freshness,
     stage_counts,
@@ -40,12 +40,13 @@ def index() -> ResponseReturnValue:
             for severity, count in cell.items():
                 by_colour[severity] = by_colour.get(severity, 0) + count
     trend = alert_trend(db())
-    newest = list_alerts(db(), AlertFilters(status="open", per_page=NEWEST))
+    newest = newest_open_alerts(db(), NEWEST)
     return render_template(
         "dashboard/index.html",
         heat=heat,
         by_colour=by_colour,
         trend=trend,
+        trend_periods=TREND_PERIODS,
         trend_max=max((sum(row.values()) for row in trend.values()), default=0),
         stages=stage_counts(db()),
         newest=newest,

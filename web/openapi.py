@@ -5,7 +5,24 @@ from __future__ import annotations
 from typing import Any
 
 BEARER = [{"bearer": []}]
-FILTER_NAMES = ("level", "dimension", "severity", "status", "model", "entity", "page", "per_page")
+FILTER_NAMES = (
+    "level",
+    "dimension",
+    "severity",
+    "status",
+    "model",
+    "entity",
+    "region",
+    "cluster",
+    "period_from",
+    "period_to",
+    "sort",
+    "per_page",
+)
+CURSOR_NAMES = {
+    "after": "next_cursor of the previous page: the page after it (same filters and sort)",
+    "before": "prev_cursor of the previous page: the page before it (same filters and sort)",
+}
 
 
 def _query(name: str, description: str = "") -> dict[str, Any]:
@@ -69,8 +86,10 @@ def document() -> dict[str, Any]:
         "paths": {
             "/alerts": {
                 "get": {
-                    "summary": "Alerts matching the filters, newest first, one page",
-                    "parameters": [_query(name) for name in FILTER_NAMES] + [_query("lang")],
+                    "summary": "Alerts matching the filters, newest first, one keyset page",
+                    "parameters": [_query(name) for name in FILTER_NAMES]
+                    + [_query(name, text) for name, text in CURSOR_NAMES.items()]
+                    + [_query("lang")],
                     "responses": _ok("a page of alerts"),
                 }
             },

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 
 import pytest
@@ -53,14 +54,31 @@ def test_list_filters_by_query_string(
     assert set(listed(as_viewer, query)) == {world.alerts[key] for key in keys}
 
 
-def test_list_pages_keep_the_filters(as_viewer: FlaskClient, world: World) -> None:
+def _link(page: str, rel: str) -> str | None:
+    found = re.search(rf'<a rel="{rel}" href="/alerts/([^"]*)"', page)
+    return html.unescape(found.group(1)) if found else None
+
+
+def test_list_pages_follow_cursor_links_and_keep_the_filters(
+    as_viewer: FlaskClient, world: World
+) -> None:
     newest_first = sorted(world.alerts.values(), reverse=True)
     first = as_viewer.get("/alerts/?per_page=4").get_data(as_text=True)
     assert listed(as_viewer, "?per_page=4") == newest_first[:4]
-    assert 'href="/alerts/?page=2&amp;per_page=4"' in first
-    assert listed(as_viewer, "?page=2&per_page=4") == newest_first[4:]
+    assert _link(first, "prev") is None
+    following = _link(first, "next")
+    assert following is not None and "per_page=4" in following and "after=" in following
+    assert listed(as_viewer, following) == newest_first[4:]
+    second = as_viewer.get(f"/alerts/{following}").get_data(as_text=True)
+    assert _link(second, "next") is None
+    assert listed(as_viewer, _link(second, "prev")) == newest_first[:4]
     filtered = as_viewer.get("/alerts/?status=open&per_page=2").get_data(as_text=True)
-    assert 'href="/alerts/?status=open&amp;page=2&amp;per_page=2"' in filtered
+    assert "status=open" in _link(filtered, "next")
+
+
+def test_list_refuses_page_numbers_and_malformed_cursors(as_viewer: FlaskClient) -> None:
+    assert as_viewer.get("/alerts/?page=2").status_code == 400
+    assert as_viewer.get("/alerts/?after=tomorrow_3").status_code == 400
 
 
 def test_list_refuses_an_unknown_filter_value(as_viewer: FlaskClient) -> None:
@@ -87,8 +105,11 @@ def test_detail_marks_a_series_with_synthetic_observations(
     assert as_viewer.get(f"{url}/chart.json").get_json()["synthetic"] is True
 
 
-def test_list_summarises_open_alerts_by_level_and_dimension(as_viewer: FlaskClient) -> None:
-    page = as_viewer.get("/alerts/").get_data(as_text=True)
+def test_list_links_to_a_summary_of_open_alerts_by_level_and_dimension(
+    as_viewer: FlaskClient,
+) -> None:
+    assert 'href="/alerts/summary"' in as_viewer.get("/alerts/").get_data(as_text=True)
+    page = as_viewer.get("/alerts/summary").get_data(as_text=True)
     link = "/alerts/?level=government&amp;dimension=political&amp;severity=red&amp;status=open"
     assert f'href="{link}"' in page
 

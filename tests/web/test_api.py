@@ -44,6 +44,29 @@ def test_alert_list_uses_the_console_filters(
     assert bad.status_code == 400
 
 
+def test_alert_list_pages_by_cursor_with_the_filters_kept(
+    client: FlaskClient, tokens: dict, world: World
+) -> None:
+    headers = bearer(tokens["vera"])
+    url = "/api/v1/alerts?status=open&sort=-severity&per_page=2"
+    seen: list[int] = []
+    body = client.get(url, headers=headers).json
+    while True:
+        assert body["total"] == 5 and body["total_capped"] is False
+        seen.extend(item["id"] for item in body["items"])
+        if body["next_cursor"] is None:
+            break
+        body = client.get(f"{url}&after={body['next_cursor']}", headers=headers).json
+        assert body["prev_cursor"] is not None
+    everything = client.get(url.replace("per_page=2", "per_page=50"), headers=headers).json
+    assert seen == [item["id"] for item in everything["items"]] and len(seen) == 5
+    ranks = [
+        ("blue", "yellow", "orange", "red").index(item["severity"]) for item in everything["items"]
+    ]
+    assert ranks == sorted(ranks, reverse=True)
+    assert client.get("/api/v1/alerts?page=2", headers=headers).status_code == 400
+
+
 def test_alert_detail_has_its_events(client: FlaskClient, tokens: dict, world: World) -> None:
     body = client.get(f"/api/v1/alerts/{world.alerts['policy']}", headers=bearer(tokens["vera"]))
     assert body.json["status"] == "acknowledged" and body.json["events"]

@@ -7,10 +7,11 @@ import re
 from datetime import UTC, datetime, timedelta
 
 from flask.testing import FlaskClient
+from sqlalchemy import func, select
 
 from monitor.db import Database
-from monitor.queries import source_freshness, worst_open_severity
-from monitor.records import JobRun, Source
+from monitor.queries import TREND_PERIODS, source_freshness, worst_open_severity
+from monitor.records import Alert, JobRun, Source
 from tests.web.dataset import World
 
 CELL = re.compile(
@@ -72,3 +73,15 @@ def test_a_source_without_a_good_run_since_its_schedule_is_late(database: Databa
     assert [rows[name]["late"] for name in ("fresh", "stale", "never")] == [False, True, True]
     assert rows["fresh"]["last_run"].status == "failed"
     assert rows["fresh"]["last_good"] == now - timedelta(hours=3)
+
+
+def test_trend_shows_the_last_twelve_months_up_to_the_latest_alert_period(
+    as_viewer: FlaskClient, database: Database, world: World
+) -> None:
+    with database.session() as session:
+        latest = session.scalar(select(func.max(Alert.period)))
+    page = as_viewer.get("/").get_data(as_text=True)
+    table = page[page.index('class="data compact trend"') :]
+    months = re.findall(r'<th scope="row">(\d{4}-\d{2})</th>', table[: table.index("</table>")])
+    assert len(months) == TREND_PERIODS == 12
+    assert months == sorted(months) and months[-1] == f"{latest.year}-{latest.month:02d}"
