@@ -24,7 +24,7 @@ from monitor.records import JobRun
 
 Value = TypeVar("Value")
 EXTENSION = "clusterwatch_backtest_cache"
-DEFAULT_SIZE = 8
+DEFAULT_SIZE = 16
 
 
 class BoundedCache(Generic[Value]):

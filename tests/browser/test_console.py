@@ -129,6 +129,9 @@ def test_pages_fit_a_phone_screen(page: Any) -> None:
         ("ada", "/users/", "14-users"),
         ("ada", "/channels/", "15-channels"),
         ("ada", "/thresholds/", "16-thresholds-admin"),
+        ("otto", "/episodes/", "17-episodes"),
+        ("vera", "/tokens/", "18-tokens"),
+        ("otto", "/channels/dead", "19-dead-letters"),
     ],
 )
 def test_every_page_renders_without_serious_accessibility_violations(
