@@ -41,8 +41,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import bindparam, insert, select, update
-from sqlalchemy.dialects import sqlite
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -50,9 +49,15 @@ from monitor.connectors.codemap import CodeMap
 from monitor.connectors.spreadsheets import EXCEL_ERRORS, read_sheets
 from monitor.db import Database
 from monitor.errors import IngestError
+from monitor.observation_writer import (
+    ChunkRows,
+    ObservationWriter,
+    WriteCounts,
+    observation_writer,
+    row_keys,
+)
 from monitor.periods import PeriodFrequencyError, looks_like_period, parse_periods
-from monitor.records import Entity, Indicator, JobRun, Observation, RejectedRow, Source, utc_now
-from monitor.vintages import keep_vintages
+from monitor.records import Entity, Indicator, JobRun, RejectedRow, Source, utc_now
 from monitor.vocabulary import RunStatus, SourceKind
 
 __all__ = [
@@ -68,7 +73,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 JOB = "ingest"
-UPSERT_CHUNK = 5_000
 CHUNK_ROWS = 200_000  # CSV records read, checked and stored at a time
 PROBE_BYTES = 65_536
 HEADER_SEARCH = 20  # rows searched for the header, below titles
@@ -560,6 +564,7 @@ class _Checked:
     indicator_id: np.ndarray  # int64, -1 when unknown
     entity_id: np.ndarray
     period: np.ndarray  # object: date or None
+    ordinal: np.ndarray  # int64 day ordinal of the period, -1 when there is none
     value: np.ndarray  # float64
     synthetic: np.ndarray  # bool
     reason: np.ndarray  # object: str or None
@@ -693,9 +698,11 @@ def _check(session: Session, cells: _Cells, synthetic: bool) -> _Checked:
     periods, errors = parse_periods(frame["period"], pd.Series(frequency, dtype=object))
     error_array = errors.to_numpy(dtype=object)
     period_error = errors.notna().to_numpy() & known_indicator
-    wrong_frequency = period_error & np.array(
-        [isinstance(error, PeriodFrequencyError) for error in error_array], dtype=bool
-    )
+    wrong_frequency = np.zeros(size, dtype=bool)
+    erring = np.flatnonzero(period_error)
+    wrong_frequency[erring] = [
+        isinstance(error, PeriodFrequencyError) for error in error_array[erring]
+    ]
 
     def error_detail(positions: np.ndarray) -> list[str]:
         return [str(error) for error in error_array[positions]]
@@ -748,7 +755,14 @@ def _check(session: Session, cells: _Cells, synthetic: bool) -> _Checked:
             lambda positions: [f"first given at row {row}" for row in first[positions]],
         )
     return _Checked(
-        indicator_id, entity_id, period_array, value, _synthetic(frame, synthetic), reason, flags
+        indicator_id,
+        entity_id,
+        period_array,
+        ordinal,
+        value,
+        _synthetic(frame, synthetic),
+        reason,
+        flags,
     )
 
 
@@ -873,174 +887,9 @@ def _fail_run(database: Database, run_id: int, error: str, now: datetime | None)
     logger.warning("ingest run %s failed: %s", run_id, error)
 
 
-def _existing(
-    session: Session, indicator_ids: np.ndarray, entity_ids: np.ndarray, ordinals: np.ndarray
-) -> pd.DataFrame:
-    """Stored observations that the accepted rows may hit, loaded in bulk."""
-    table = Observation.__table__
-    first = date.fromordinal(int(ordinals.min()))
-    last = date.fromordinal(int(ordinals.max()))
-    query = select(
-        table.c.indicator_id,
-        table.c.entity_id,
-        table.c.period,
-        table.c.value,
-        table.c.synthetic,
-        table.c.flag,
-    ).where(
-        table.c.indicator_id.in_(sorted(set(indicator_ids.tolist()))),
-        table.c.period >= first,
-        table.c.period <= last,
-    )
-    touched_entities = sorted(set(entity_ids.tolist()))
-    if len(touched_entities) <= IN_CHUNK:
-        query = query.where(table.c.entity_id.in_(touched_entities))
-    # Column-wise from the rows: handing pandas Row objects is many times slower.
-    columns = list(zip(*session.execute(query), strict=False)) or [()] * 6
-    return pd.DataFrame(
-        {
-            "i": np.array(columns[0], dtype=np.int64),
-            "e": np.array(columns[1], dtype=np.int64),
-            "p": _ordinals(np.array(columns[2], dtype=object)),
-            "old_value": np.array(columns[3], dtype=np.float64),
-            "old_synthetic": np.array(columns[4], dtype=np.float64),
-            "old_flag": np.array([flag or "" for flag in columns[5]], dtype=object),
-        }
-    )
-
-
-WRITTEN = (
-    "indicator_id",
-    "entity_id",
-    "period",
-    "value",
-    "synthetic",
-    "job_run_id",
-    "updated_at",
-    "flag",
-)
-CONFLICT_KEY = ("indicator_id", "entity_id", "period")
-
-
-class _ManyWriter:
-    """Upsert through the driver's ``executemany`` (SQLite, and any other dialect).
-
-    The statement is compiled once and rows go to the driver as plain tuples:
-    SQLAlchemy's per-row parameter processing would cost more than the database's
-    work. The few values that need converting (dates, flags, the time stamp) take few
-    distinct values and are converted once each.
-    """
-
-    def __init__(self, session: Session) -> None:
-        dialect = session.get_bind().dialect
-        table = Observation.__table__
-        statement = sqlite.insert(table).inline().values({n: bindparam(n) for n in WRITTEN})
-        statement = statement.on_conflict_do_update(
-            index_elements=list(CONFLICT_KEY),
-            set_={name: statement.excluded[name] for name in WRITTEN[3:]},
-        )
-        compiled = statement.compile(dialect=dialect)
-        if not compiled.positional or list(compiled.positiontup or ()) != list(WRITTEN):
-            raise IngestError(f"cannot bulk-write observations with {dialect.name}")
-        self.sql = compiled.string
-        self.convert = {
-            name: table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
-            for name in ("period", "synthetic", "updated_at")
-        }
-
-    def rows(self, frame: pd.DataFrame, run_id: int, stamp: datetime) -> list[tuple[Any, ...]]:
-        stamp_processor = self.convert["updated_at"]
-        time_stamp = stamp_processor(stamp) if stamp_processor else stamp
-        columns = zip(
-            frame["i"].tolist(),
-            frame["e"].tolist(),
-            self._converted("period", frame["period"]),
-            frame["value"].tolist(),
-            self._converted("synthetic", frame["synthetic"]),
-            frame["flag"].tolist(),
-            strict=True,
-        )
-        return [(i, e, p, v, f, run_id, time_stamp, g or None) for i, e, p, v, f, g in columns]
-
-    def _converted(self, name: str, column: pd.Series) -> list[Any]:
-        processor = self.convert[name]
-        if processor is None:
-            return column.tolist()
-        codes, uniques = pd.factorize(column.astype(object))
-        table = np.array([processor(value) for value in uniques], dtype=object)
-        return table[codes].tolist()
-
-    def write(self, session: Session, rows: Sequence[tuple[Any, ...]]) -> None:
-        session.connection().exec_driver_sql(self.sql, list(rows))
-
-    def finish(self, session: Session) -> None:
-        """Nothing left to do: every chunk was written as it came."""
-
-
-class _CopyWriter:
-    """PostgreSQL: COPY the rows into a temporary table, then one INSERT ... ON CONFLICT.
-
-    Many times faster than ``executemany`` for a large file; the temporary table
-    lives in the ingest's transaction and is dropped with it.
-    """
-
-    BATCH = "observation_batch"
-
-    def __init__(self) -> None:
-        self.created = False
-
-    def rows(self, frame: pd.DataFrame, run_id: int, stamp: datetime) -> list[str]:
-        """COPY text lines; pandas writes floats so that they read back exactly."""
-        text = pd.DataFrame(
-            {
-                "i": frame["i"].to_numpy(),
-                "e": frame["e"].to_numpy(),
-                "period": [day.isoformat() for day in frame["period"].tolist()],
-                "value": frame["value"].to_numpy(),
-                "synthetic": np.where(frame["synthetic"].to_numpy(dtype=bool), "t", "f"),
-                "job_run_id": run_id,
-                "updated_at": stamp.isoformat(),
-                "flag": [flag or "\\N" for flag in frame["flag"].tolist()],  # "" is none
-            }
-        ).to_csv(sep="\t", header=False, index=False, lineterminator="\n")
-        return text.splitlines(keepends=True)
-
-    def write(self, session: Session, rows: Sequence[str]) -> None:
-        cursor = session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        with cursor:
-            if not self.created:
-                cursor.execute(
-                    f"CREATE TEMPORARY TABLE IF NOT EXISTS {self.BATCH} (indicator_id integer, "
-                    "entity_id integer, period date, value double precision, "
-                    "synthetic boolean, job_run_id integer, updated_at timestamptz, "
-                    "flag varchar(16)) ON COMMIT DROP"
-                )
-                self.created = True
-            with cursor.copy(f"COPY {self.BATCH} ({', '.join(WRITTEN)}) FROM STDIN") as copy:
-                copy.write("".join(rows))
-
-    def finish(self, session: Session) -> None:
-        if not self.created:
-            return
-        names = ", ".join(WRITTEN)
-        updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in WRITTEN[3:])
-        connection = session.connection()
-        connection.exec_driver_sql(
-            f"INSERT INTO observations ({names}) SELECT {names} FROM {self.BATCH} "
-            f"ON CONFLICT ({', '.join(CONFLICT_KEY)}) DO UPDATE SET {updates}"
-        )
-        connection.exec_driver_sql(f"DROP TABLE {self.BATCH}")
-        self.created = False
-
-
-def _writer(session: Session) -> _ManyWriter | _CopyWriter:
-    if session.get_bind().dialect.name == "postgresql":
-        return _CopyWriter()
-    return _ManyWriter(session)
-
-
-def _write_chunk(session: Session, writer: _ManyWriter | _CopyWriter, rows: Sequence[Any]) -> None:
-    writer.write(session, rows)
+def _write_chunk(writer: ObservationWriter, rows: ChunkRows) -> WriteCounts:
+    """Write one chunk's accepted rows (a seam the tests use to fail mid-run)."""
+    return writer.write(rows)
 
 
 def _ingest(
@@ -1103,15 +952,10 @@ class _Seen:
         self.keys = np.empty(0, dtype=np.int64)
         self.rows = np.empty(0, dtype=np.int64)
 
-    @staticmethod
-    def key(checked: _Checked, ordinals: np.ndarray) -> np.ndarray:
-        return (checked.indicator_id << 42) | (checked.entity_id << 21) | ordinals
-
     def reject_repeats(self, checked: _Checked, rows: np.ndarray) -> None:
         """Reject rows whose key an earlier chunk accepted; remember this chunk's keys."""
         valid = pd.isna(checked.reason)
-        ordinals = _ordinals(checked.period)
-        keys = self.key(checked, ordinals)
+        keys = row_keys(checked.indicator_id, checked.entity_id, checked.ordinal)
         if len(self.keys):
             at = np.searchsorted(self.keys, keys).clip(0, len(self.keys) - 1)
             repeated = valid & (self.keys[at] == keys)
@@ -1140,7 +984,7 @@ def _store(
     report = IngestReport(job_run_id=run_id)
     stamp = now or started
     seen = _Seen()
-    writer = _writer(session)
+    writer = observation_writer(session, run_id, stamp)
     for cells in chunks:
         if code_map is not None:
             cells = _Cells(code_map.apply(cells.frame), cells.rows, cells.raw, cells.malformed)
@@ -1185,8 +1029,7 @@ def _store(
         accepted = int(valid.sum())
         report.accepted += accepted
         if accepted:
-            _upsert(session, writer, checked, valid, run_id, report, stamp)
-    writer.finish(session)
+            _count(report, _write_chunk(writer, _accepted_rows(checked, valid)))
 
     run = session.get_one(JobRun, run_id)
     run.status = RunStatus.SUCCEEDED
@@ -1206,57 +1049,25 @@ def _store(
     return report
 
 
-def _upsert(
-    session: Session,
-    writer: _ManyWriter | _CopyWriter,
-    checked: _Checked,
-    valid: np.ndarray,
-    run_id: int,
-    report: IngestReport,
-    stamp: datetime,
-) -> None:
-    """Compare accepted rows with what is stored; write the new and the changed ones.
+def _accepted_rows(checked: _Checked, valid: np.ndarray) -> ChunkRows:
+    """The accepted rows in key order, which keeps the unique index's pages warm."""
+    indicator_id, entity_id = checked.indicator_id[valid], checked.entity_id[valid]
+    ordinal = checked.ordinal[valid]
+    order = np.argsort(row_keys(indicator_id, entity_id, ordinal), kind="stable")
+    return ChunkRows(
+        indicator_id=indicator_id[order],
+        entity_id=entity_id[order],
+        ordinal=ordinal[order],
+        value=checked.value[valid][order],
+        synthetic=checked.synthetic[valid][order],
+        flag=checked.flag[valid][order],
+    )
 
-    A changed value keeps the one it replaces as a vintage (see ``monitor.vintages``).
-    """
-    periods = checked.period[valid]
-    accepted = pd.DataFrame(
-        {
-            "i": checked.indicator_id[valid],
-            "e": checked.entity_id[valid],
-            "p": _ordinals(periods),
-            "value": checked.value[valid],
-            "synthetic": checked.synthetic[valid],
-            "flag": _flag_texts(checked.flag[valid]),
-            "period": periods,
-        }
-    )
-    found = _existing(
-        session, accepted["i"].to_numpy(), accepted["e"].to_numpy(), accepted["p"].to_numpy()
-    )
-    merged = accepted.merge(found, on=["i", "e", "p"], how="left", sort=False)
-    new = merged["old_value"].isna().to_numpy()
-    same_value = merged["old_value"].to_numpy() == merged["value"].to_numpy()
-    same_flag = merged["old_synthetic"].to_numpy() == merged["synthetic"].to_numpy(dtype=float)
-    same_mark = merged["old_flag"].to_numpy(dtype=object) == merged["flag"].to_numpy(dtype=object)
-    same = ~new & same_value & same_flag & same_mark
-    write = merged[~same]
-    inserted, unchanged = int(new.sum()), int(same.sum())
-    report.inserted += inserted
-    report.unchanged += unchanged
-    report.updated += len(merged) - inserted - unchanged
-    if write.empty:
-        return
-    earliest = write.groupby("i")["p"].min()
-    for indicator, ordinal in earliest.items():
-        day = date.fromordinal(int(ordinal))
-        previous = report.changed.get(int(indicator))
-        report.changed[int(indicator)] = min(day, previous) if previous else day
-    revised = merged[~new & ~same]
-    if not revised.empty:
-        keep_vintages(session, revised[["i", "e", "period"]], superseded_at=stamp)
-    # Key order keeps the unique index's pages warm while it grows.
-    write = write.sort_values(["i", "e", "p"], kind="stable")
-    rows = writer.rows(write, run_id, stamp)
-    for start in range(0, len(rows), UPSERT_CHUNK):
-        _write_chunk(session, writer, rows[start : start + UPSERT_CHUNK])
+
+def _count(report: IngestReport, counts: WriteCounts) -> None:
+    report.inserted += counts.inserted
+    report.updated += counts.updated
+    report.unchanged += counts.unchanged
+    for indicator, day in counts.earliest.items():
+        previous = report.changed.get(indicator)
+        report.changed[indicator] = min(day, previous) if previous else day

@@ -283,19 +283,19 @@ def test_a_missing_file_raises_and_records_a_failed_run(catalogued, tmp_path):
 
 
 def test_a_failure_while_writing_leaves_nothing_half_done(catalogued, tmp_path, monkeypatch):
-    monkeypatch.setattr(ingest_module, "UPSERT_CHUNK", 2)
     written = []
     real_write = ingest_module._write_chunk
 
-    def failing_after_first_chunk(session, writer, rows):
+    def failing_after_first_chunk(writer, rows):
         if written:
             raise RuntimeError("disk full")
         written.append(rows)
-        real_write(session, writer, rows)
+        return real_write(writer, rows)
 
     monkeypatch.setattr(ingest_module, "_write_chunk", failing_after_first_chunk)
     with pytest.raises(RuntimeError, match="disk full"):
-        ingest_file(catalogued, write(tmp_path, BAD_ROWS + LONG), source_name="s")
+        path = write(tmp_path, BAD_ROWS + LONG)
+        ingest_file(catalogued, path, source_name="s", chunk_rows=2)
     assert len(written) == 1
     assert observation_count(catalogued) == 0
     (run,) = runs(catalogued)

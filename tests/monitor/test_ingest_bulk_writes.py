@@ -1,0 +1,127 @@
+"""Bulk writing of ingested chunks: exact counts, vintages, exact values, distinct keys."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import numpy as np
+import pandas as pd
+import pytest
+from sqlalchemy import func, select
+
+from monitor.ingest import ingest_frame
+from monitor.observation_writer import row_keys
+from monitor.records import Indicator, Observation, ObservationVintage
+from tests.monitor.source_helpers import flags, load_small_catalog, stored
+
+FIRST = datetime(2024, 4, 10, tzinfo=UTC)
+SECOND = datetime(2024, 5, 10, tzinfo=UTC)
+MONTHS = [f"{year}-{month:02d}" for year in (2022, 2023) for month in range(1, 13)]
+
+
+@pytest.fixture
+def catalogued(any_database, tmp_path):
+    return load_small_catalog(any_database, tmp_path)
+
+
+def history_frame() -> pd.DataFrame:
+    """Two government series (one flagged provisional) and one firm, 24 months each."""
+    size = len(MONTHS)
+    return pd.DataFrame(
+        {
+            "indicator": ["GOV_IVA"] * 2 * size + ["ENT_REV"] * size,
+            "entity": ["SD"] * size + ["SD-QD"] * size + ["F1"] * size,
+            "period": MONTHS * 3,
+            "value": np.arange(3 * size, dtype=float) + 0.25,
+            "flag": (["provisional"] * size) + [""] * 2 * size,
+        }
+    )
+
+
+def vintage_values(database) -> list[float]:
+    with database.session() as session:
+        return sorted(session.scalars(select(ObservationVintage.value)))
+
+
+def test_one_chunk_of_new_revised_and_unchanged_rows_is_counted_and_kept_exactly(catalogued):
+    first = history_frame()
+    ingest_frame(catalogued, first, source_name="s", now=FIRST)
+    second = first.copy()
+    second.loc[5, "value"] += 1.0  # GOV_IVA SD 2022-06: a revised value
+    second.loc[30, "flag"] = "estimated"  # GOV_IVA SD-QD 2022-07: a flag alone
+    second.loc[60, "value"] = -3.5  # ENT_REV F1 2023-01: a revised value
+    new = pd.DataFrame(
+        {
+            "indicator": ["GOV_IVA", "ENT_REV"],
+            "entity": ["SD", "F1"],
+            "period": ["2024-01", "2024-01"],
+            "value": [7.0, 8.0],
+            "flag": ["", "p"],
+        }
+    )
+    report = ingest_frame(
+        catalogued, pd.concat([second, new], ignore_index=True), source_name="s", now=SECOND
+    )
+
+    assert (report.inserted, report.updated, report.unchanged) == (2, 3, len(first) - 3)
+    assert report.read == report.accepted == len(first) + 2
+    with catalogued.session() as session:
+        ids = dict(session.execute(select(Indicator.code, Indicator.id)).all())
+    assert report.changed == {
+        ids["GOV_IVA"]: date(2022, 6, 1),
+        ids["ENT_REV"]: date(2023, 1, 1),
+    }
+    assert vintage_values(catalogued) == sorted(first.loc[[5, 30, 60], "value"].tolist())
+    values = stored(catalogued)
+    assert values[("GOV_IVA", "SD", date(2022, 6, 1))] == first.loc[5, "value"] + 1.0
+    assert values[("ENT_REV", "F1", date(2023, 1, 1))] == -3.5
+    assert values[("ENT_REV", "F1", date(2024, 1, 1))] == 8.0
+    marks = flags(catalogued)
+    assert marks[("GOV_IVA", "SD-QD", date(2022, 7, 1))] == "estimated"
+    assert marks[("GOV_IVA", "SD", date(2022, 7, 1))] == "provisional"
+    assert marks[("ENT_REV", "F1", date(2024, 1, 1))] == "provisional"
+    assert marks[("GOV_IVA", "SD", date(2024, 1, 1))] is None
+    with catalogued.session() as session:
+        assert session.scalar(select(func.count()).select_from(Observation)) == len(first) + 2
+
+
+def test_the_same_rows_again_write_nothing(catalogued):
+    frame = history_frame()
+    first = ingest_frame(catalogued, frame, source_name="s", now=FIRST)
+    again = ingest_frame(catalogued, frame, source_name="s", now=SECOND)
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, len(frame))
+    assert again.changed == {}
+    assert vintage_values(catalogued) == []
+    with catalogued.session() as session:
+        runs = set(session.scalars(select(Observation.job_run_id)))
+        stamps = set(session.scalars(select(Observation.updated_at)))
+    assert runs == {first.job_run_id}
+    assert stamps == {FIRST}
+
+
+def test_values_are_stored_to_the_last_bit(catalogued):
+    awkward = [0.1 + 0.2, 1e-300, -123456789.12345679, 2.0**-1074, 1.7976931348623157e308]
+    frame = pd.DataFrame(
+        {
+            "indicator": "ENT_REV",
+            "entity": "F1",
+            "period": MONTHS[: len(awkward)],
+            "value": awkward,
+        }
+    )
+    ingest_frame(catalogued, frame, source_name="s")
+    values = stored(catalogued)
+    assert [values[("ENT_REV", "F1", date.fromisoformat(m + "-01"))] for m in frame["period"]] == (
+        awkward
+    )
+    assert ingest_frame(catalogued, frame, source_name="s").unchanged == len(awkward)
+
+
+def test_row_keys_stay_distinct_and_ordered_for_millions_of_entities():
+    indicator = np.array([1, 1, 1, 2, 2], dtype=np.int64)
+    entity = np.array([5, 2**21 + 5, 2**27, 5, 5], dtype=np.int64)
+    ordinal = np.array([date(2024, 1, 1).toordinal()] * 4 + [date(2870, 1, 1).toordinal()])
+    keys = row_keys(indicator, entity, ordinal)
+    assert len(set(keys.tolist())) == len(keys)
+    by_tuple = sorted(range(5), key=lambda i: (indicator[i], entity[i], ordinal[i]))
+    assert np.argsort(keys).tolist() == by_tuple
