@@ -2,7 +2,17 @@
 
 
 class ClusterWatchError(Exception):
-    """Base class of expected, user-facing failures."""
+    """Base class of expected, user-facing failures.
+
+    ``message`` may be an English template whose ``%(name)s`` fields come from
+    ``params``: the console translates the template (its catalogue key) and fills in
+    the same fields. ``str(error)`` is the English text.
+    """
+
+    def __init__(self, message: str = "", **params: object) -> None:
+        super().__init__(message % params if params else message)
+        self.message = message
+        self.params = params
 
 
 class ConfigError(ClusterWatchError):

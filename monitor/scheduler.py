@@ -45,6 +45,9 @@ TIMEZONE = "Asia/Shanghai"
 DELIVER_JOB_ID = "deliver"
 HOUSEKEEPING_JOB_ID = "housekeeping"
 HOUSEKEEPING_HOURS = 1
+SYNC_JOB_ID = "sync_sources"
+SYNC = "monitor.scheduler:sync_sources"
+SYNC_SECONDS = 60  # a source added or changed in the console is scheduled within a minute
 KEEP_FIRES = timedelta(days=7)  # claimed fires kept (far beyond the misfire grace time)
 
 
@@ -147,8 +150,9 @@ def _log_job_problem(event: JobExecutionEvent) -> None:
 
 def sync_jobs(scheduler: BaseScheduler, sources: Iterable[Source], settings: Settings) -> None:
     """Make the job store match the sources: add missing jobs, reschedule changed ones,
-    remove jobs of deleted or disabled sources, and keep one delivery and one housekeeping
-    job (stale alerts, reminders)."""
+    remove jobs of deleted or disabled sources, and keep one delivery job, one
+    housekeeping job (stale, stale-data and source alerts, reminders) and one job that
+    repeats this sync every minute."""
     wanted: set[str] = set()
     for source in sources:
         if not source.enabled or not source.cron:
@@ -179,6 +183,26 @@ def sync_jobs(scheduler: BaseScheduler, sources: Iterable[Source], settings: Set
             id=HOUSEKEEPING_JOB_ID,
             name="alert housekeeping",
         )
+    if scheduler.get_job(SYNC_JOB_ID) is None:
+        scheduler.add_job(
+            SYNC,
+            IntervalTrigger(seconds=SYNC_SECONDS),
+            id=SYNC_JOB_ID,
+            name="follow source changes",
+        )
+
+
+_running: list[tuple[BaseScheduler, Settings, Database]] = []
+
+
+def sync_sources() -> None:
+    """Scheduled: make the jobs follow the sources again (added, changed, disabled in the
+    console or by ``clusterwatch source``). The job store is shared, so the scheduler
+    process that runs this fire syncs it for all."""
+    for scheduler, settings, database in list(_running):
+        with database.session() as session:
+            sources = list(session.scalars(select(Source)))
+        sync_jobs(scheduler, sources, settings)
 
 
 def start_scheduler(settings: Settings, database: Database) -> BaseScheduler:
@@ -190,5 +214,6 @@ def start_scheduler(settings: Settings, database: Database) -> BaseScheduler:
         sources = list(session.scalars(select(Source)))
     sync_jobs(scheduler, sources, settings)
     logger.info("scheduler started with jobs: %s", [job.id for job in scheduler.get_jobs()])
+    _running[:] = [(scheduler, settings, database)]
     scheduler.resume()
     return scheduler

@@ -63,7 +63,9 @@ def validate_cron(cron: str) -> str:
     try:
         CronTrigger.from_crontab(cron)
     except ValueError as exc:
-        raise SourceError(f"invalid cron schedule {cron!r}: {exc}") from exc
+        raise SourceError(
+            "invalid cron schedule %(cron)s: %(error)s", cron=repr(cron), error=str(exc)
+        ) from exc
     return cron
 
 
@@ -79,20 +81,28 @@ def _check_options(options: Any) -> dict[str, Any]:
     for key in options:
         if any(word in str(key).lower() for word in SECRET_WORDS):
             raise SourceError(
-                f"option {key!r} looks like a secret; name an environment variable instead"
+                "option %(key)s looks like a secret; name an environment variable instead",
+                key=repr(key),
             )
     return dict(options)
 
 
 def _check(kind: str, location: str, policy: str) -> None:
     if kind not in KINDS:
-        raise SourceError(f"unknown source kind {kind!r}; expected one of {', '.join(KINDS)}")
+        raise SourceError(
+            "unknown source kind %(kind)s; expected one of %(kinds)s",
+            kind=repr(kind),
+            kinds=", ".join(KINDS),
+        )
     if kind in NEEDS_LOCATION and not location:
         raise SourceError(
-            f"a {kind} source needs the file, folder or database it reads (--location)"
+            "a %(kind)s source needs the file, folder or database it reads (--location)",
+            kind=kind,
         )
     if policy not in POLICIES:
-        raise SourceError(f"unknown validation policy {policy!r}; use quarantine or fail")
+        raise SourceError(
+            "unknown validation policy %(policy)s; use quarantine or fail", policy=repr(policy)
+        )
 
 
 def add_source(
@@ -112,7 +122,7 @@ def add_source(
         raise SourceError("a source needs a name")
     _check(kind, location, policy)
     if session.scalar(select(Source.id).where(Source.name == name)) is not None:
-        raise SourceError(f"source {name!r} already exists")
+        raise SourceError("source %(name)s already exists", name=repr(name))
     source = Source(
         name=name,
         kind=kind,

@@ -10,8 +10,12 @@ from __future__ import annotations
 from flask_babel import gettext
 
 from alerts.errors import AlertError
+from monitor.errors import ClusterWatchError
 
 
-def alert_error_text(error: AlertError) -> str:
-    """``error`` as a sentence in the current locale (English when not translated)."""
+def alert_error_text(error: AlertError | ClusterWatchError) -> str:
+    """``error`` as a sentence in the current locale (English when not translated).
+
+    Errors of ``monitor`` that carry a template (``SourceError``) read the same way.
+    """
     return gettext(error.message, **error.params)

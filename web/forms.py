@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
+    BooleanField,
     DateTimeLocalField,
     Field,
     FloatField,
@@ -31,6 +32,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from monitor.connectors.base import KINDS as SOURCE_KINDS
 from monitor.users import MAX_USERNAME_LENGTH
 from monitor.vocabulary import Dimension, Direction, Level, Role, Severity
 from web.i18n import SUPPORTED_LOCALES
@@ -171,6 +173,44 @@ class BackfillForm(FlaskForm):
         _l("To (YYYY-MM)"), validators=[InputRequired(_l("Enter the last period.")), Length(max=7)]
     )
     sources = SelectMultipleField(_l("Sources (none chosen: every enabled source)"))
+
+
+class SourceForm(FlaskForm):
+    """A source as an admin sets it up: where and how to pull it, when, and why changed.
+
+    ``options`` is the connector's settings as JSON (code map, response mapping, query,
+    header variable names); the view checks them with the rest through
+    ``monitor.sources`` and puts any refusal on the form.
+    """
+
+    name = StringField(_l("Name"), validators=[InputRequired(_l("Enter a name.")), Length(max=100)])
+    kind = SelectField(_l("Kind"))
+    location = StringField(
+        _l("File, folder, URL or database address"), validators=[Optional(), Length(max=2000)]
+    )
+    cron = StringField(
+        _l("Schedule (cron, Beijing time; empty: manual)"),
+        validators=[Optional(), Length(max=100)],
+    )
+    policy = SelectField(_l("Bad rows"))
+    enabled = BooleanField(_l("Enabled"), default=True)
+    options = TextAreaField(
+        _l("Connector settings (JSON)"),
+        validators=[Optional(), Length(max=100_000)],
+        description=_l("Code map, response mapping, query, header variable names."),
+    )
+    reason = TextAreaField(
+        _l("Reason for the change"),
+        validators=[InputRequired(_l("Give a reason for the change.")), Length(max=2000)],
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.kind.choices = [(kind, kind) for kind in SOURCE_KINDS if kind != "demo"]
+        self.policy.choices = [
+            ("quarantine", _l("Quarantine bad rows, store the rest")),
+            ("fail", _l("Fail the whole run")),
+        ]
 
 
 class ResendForm(FlaskForm):

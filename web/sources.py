@@ -3,6 +3,7 @@ rejected rows of a run with their reasons, "run now" and uploading a file."""
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 from datetime import datetime
@@ -22,9 +23,11 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
+from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.utils import secure_filename
 
+from monitor.audit import record as record_change
 from monitor.errors import ClusterWatchError
 from monitor.ingest import SPREADSHEET_SUFFIXES, ingest_file
 from monitor.jobs import backfill as run_backfill
@@ -34,10 +37,12 @@ from monitor.periods import PeriodError, parse_period
 from monitor.pipeline import score_indicators
 from monitor.queries import recent_runs, rejected_rows, source_freshness
 from monitor.records import JobRun, Source, SourceAlert, utc_now
+from monitor.sources import SourceError, add_source, source_summary, update_source
 from monitor.vocabulary import AlertStatus, Role
 from web.access import require_role
+from web.alert_errors import alert_error_text
 from web.background import start_job
-from web.forms import BackfillForm, RunNowForm, UploadForm
+from web.forms import BackfillForm, RunNowForm, SourceForm, UploadForm
 from web.storage import database, db
 
 logger = logging.getLogger(__name__)
@@ -67,6 +72,97 @@ def index() -> ResponseReturnValue:
         alerts=alerts,
         run_form=RunNowForm(),
         upload_form=_upload(),
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@require_role(Role.ADMIN)
+def new() -> ResponseReturnValue:
+    """Add a source (admins); recorded in the audit log with its reason."""
+    form = SourceForm()
+    if form.validate_on_submit() and (options := _options(form)) is not None:
+        try:
+            source = add_source(
+                db(),
+                name=form.name.data or "",
+                kind=form.kind.data or "",
+                location=form.location.data or "",
+                cron=form.cron.data or None,
+                enabled=bool(form.enabled.data),
+                policy=form.policy.data or "",
+                options=options,
+            )
+        except SourceError as exc:
+            form.form_errors.append(alert_error_text(exc))
+        else:
+            _audit("source.add", source, None, form.reason.data or "")
+            db().commit()
+            flash(gettext("Source %(name)s added.", name=source.name), "success")
+            return redirect(url_for("sources.index"))
+    return render_template("sources/edit.html", form=form, source=None)
+
+
+@bp.route("/<int:source_id>/edit", methods=["GET", "POST"])
+@require_role(Role.ADMIN)
+def edit(source_id: int) -> ResponseReturnValue:
+    """Change a source (admins): where, how and when it is pulled, and whether at all."""
+    source = db().get(Source, source_id) or abort(404)
+    if source.kind == "demo":
+        abort(404)
+    before = source_summary(source)
+    form = SourceForm(obj=source) if request.method == "GET" else SourceForm()
+    if request.method == "GET":
+        form.options.data = json.dumps(source.options or {}, ensure_ascii=False, indent=2)
+    form.name.data = source.name
+    if form.validate_on_submit() and (options := _options(form)) is not None:
+        try:
+            update_source(
+                db(),
+                source.name,
+                kind=form.kind.data or "",
+                location=form.location.data or "",
+                cron=form.cron.data or None,
+                enabled=bool(form.enabled.data),
+                policy=form.policy.data or "",
+                options=options,
+            )
+        except SourceError as exc:
+            db().rollback()
+            form.form_errors.append(alert_error_text(exc))
+        else:
+            _audit("source.update", source, before, form.reason.data or "")
+            db().commit()
+            flash(gettext("Source %(name)s saved.", name=source.name), "success")
+            return redirect(url_for("sources.index"))
+    return render_template("sources/edit.html", form=form, source=source)
+
+
+def _options(form: SourceForm) -> dict[str, Any] | None:
+    """The connector settings typed as JSON; None (with the error on the form) if invalid."""
+    text = (form.options.data or "").strip()
+    if not text:
+        return {}
+    try:
+        options = json.loads(text)
+    except json.JSONDecodeError as exc:
+        form.options.errors = [gettext("Not valid JSON: %(error)s", error=exc.msg)]
+        return None
+    if not isinstance(options, dict):
+        form.options.errors = [gettext("The settings must be a JSON object.")]
+        return None
+    return options
+
+
+def _audit(action: str, source: Source, before: dict[str, Any] | None, reason: str) -> None:
+    record_change(
+        db(),
+        actor=current_user.username,
+        action=action,
+        target_kind="source",
+        target_id=source.id,
+        before=before,
+        after=source_summary(source),
+        reason=reason,
     )
 
 

@@ -14,9 +14,12 @@ from monitor.records import Source
 from monitor.scheduler import (
     DELIVER_JOB_ID,
     HOUSEKEEPING_JOB_ID,
+    SYNC_JOB_ID,
     build_scheduler,
     source_job_id,
+    start_scheduler,
     sync_jobs,
+    sync_sources,
 )
 from monitor.sources import SourceError, add_source
 
@@ -52,7 +55,9 @@ def test_each_scheduled_source_gets_one_job_and_delivery_runs(
     sync_jobs(scheduler, _sources(database), settings)
 
     ids = sorted(job.id for job in scheduler.get_jobs())
-    assert ids == sorted([source_job_id(daily.id), DELIVER_JOB_ID, HOUSEKEEPING_JOB_ID])
+    assert ids == sorted(
+        [source_job_id(daily.id), DELIVER_JOB_ID, HOUSEKEEPING_JOB_ID, SYNC_JOB_ID]
+    )
 
 
 def test_changed_schedule_is_rescheduled_and_disabled_source_removed(
@@ -86,7 +91,7 @@ def test_jobs_persist_across_scheduler_restarts(database: Database, settings: Se
     try:
         assert second.get_job(source_job_id(source.id)) is not None
         sync_jobs(second, _sources(database), settings)
-        assert len(second.get_jobs()) == 3
+        assert len(second.get_jobs()) == 4
     finally:
         second.shutdown(wait=False)
 
@@ -105,3 +110,21 @@ def test_bad_source_definitions_are_refused(
 ) -> None:
     with database.session() as session, pytest.raises(SourceError, match=message):
         add_source(session, **kwargs)
+
+
+def test_a_source_added_after_start_is_scheduled_by_the_sync_job(
+    database: Database, settings: Settings
+) -> None:
+    scheduler = start_scheduler(settings, database)
+    try:
+        scheduler.pause()
+        with database.session() as session:
+            source = add_source(
+                session, name="late", kind="csv", location="a.csv", cron="0 6 * * *"
+            )
+
+        sync_sources()
+
+        assert scheduler.get_job(source_job_id(source.id)) is not None
+    finally:
+        scheduler.shutdown(wait=False)

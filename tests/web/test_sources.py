@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from monitor.db import Database
 from monitor.progress import store_progress
-from monitor.records import JobRun, Observation, RejectedRow, Source, SourceAlert
+from monitor.records import AuditEntry, JobRun, Observation, RejectedRow, Source, SourceAlert
 from tests.web.dataset import World
 from web.background import wait_for_jobs
 
@@ -180,3 +180,76 @@ def test_a_sources_open_source_alert_shows_with_its_colour(
     page = as_viewer.get("/sources/").get_data(as_text=True)
 
     assert "sev-yellow" in page and "2024-07-03 06:00" in page
+
+
+def _source_form(**fields: str) -> dict[str, str]:
+    values = {
+        "name": "海关月报",
+        "kind": "csv",
+        "location": "customs.csv",
+        "cron": "0 7 * * *",
+        "policy": "quarantine",
+        "enabled": "y",
+        "options": '{"code_map": {"indicators": {"出口额": "ind.exports"}}}',
+        "reason": "海关数据接入",
+    }
+    return values | fields
+
+
+def test_an_admin_adds_a_source_and_the_audit_log_keeps_why(
+    as_admin: FlaskClient, database: Database, world: World
+) -> None:
+    response = as_admin.post("/sources/new", data=_source_form())
+
+    assert response.status_code == 302
+    with database.session() as session:
+        source = session.scalars(select(Source).where(Source.name == "海关月报")).one()
+        entry = session.scalars(select(AuditEntry).where(AuditEntry.target_kind == "source")).one()
+        assert (source.kind, source.cron, source.enabled) == ("csv", "0 7 * * *", True)
+        assert source.options == {"code_map": {"indicators": {"出口额": "ind.exports"}}}
+        assert (entry.action, entry.actor, entry.reason) == ("source.add", "ada", "海关数据接入")
+        assert entry.before is None and entry.after["cron"] == "0 7 * * *"
+
+
+def test_an_admin_changes_a_sources_schedule_and_switches_it_off(
+    as_admin: FlaskClient, database: Database, world: World, tmp_path: Path
+) -> None:
+    source_id, _run_id = _source(database, tmp_path)
+    form = as_admin.get(f"/sources/{source_id}/edit").get_data(as_text=True)
+    assert "0 6 * * *" in form
+
+    response = as_admin.post(
+        f"/sources/{source_id}/edit",
+        data=_source_form(
+            name="ignored", location=str(tmp_path / "feed.csv"), cron="30 8 * * 1", enabled=""
+        ),
+    )
+
+    assert response.status_code == 302
+    with database.session() as session:
+        source = session.get_one(Source, source_id)
+        entry = session.scalars(select(AuditEntry).where(AuditEntry.target_kind == "source")).one()
+        assert (source.name, source.cron, source.enabled) == ("统计局月报", "30 8 * * 1", False)
+        assert (entry.before["cron"], entry.after["cron"]) == ("0 6 * * *", "30 8 * * 1")
+
+
+def test_a_bad_source_is_refused_with_the_reason_in_chinese_and_nothing_stored(
+    as_admin: FlaskClient, database: Database, world: World
+) -> None:
+    bad_cron = as_admin.post("/sources/new", data=_source_form(cron="every day"))
+    bad_json = as_admin.post("/sources/new", data=_source_form(options="{not json"))
+
+    assert bad_cron.status_code == 200 and "every day" in bad_cron.get_data(as_text=True)
+    assert "JSON" in bad_json.get_data(as_text=True)
+    with database.session() as session:
+        assert session.scalar(select(func.count()).select_from(Source)) == 0
+        assert session.scalar(select(func.count()).select_from(AuditEntry)) == 0
+
+
+def test_only_admins_configure_sources(
+    as_operator: FlaskClient, database: Database, world: World, tmp_path: Path
+) -> None:
+    source_id, _run_id = _source(database, tmp_path)
+    assert as_operator.get("/sources/new").status_code == 403
+    assert as_operator.post("/sources/new", data=_source_form()).status_code == 403
+    assert as_operator.post(f"/sources/{source_id}/edit", data=_source_form()).status_code == 403
