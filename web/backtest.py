@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -44,20 +45,41 @@ DATED, DETECTED = "dated", "detected"
 
 @dataclass
 class Outcome:
-    """The preview of one setting: alerts per year and colour, per entity, signal counts."""
+    """The preview of one setting: alerts per year and colour, per entity, signal counts.
+
+    ``run_entities`` and ``run_codes`` hold every alert's entity and worst colour code.
+    """
 
     years: dict[int, dict[str, int]] = field(default_factory=dict)
     totals: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COLOURS, 0))
-    entities: dict[int, dict[str, int]] = field(default_factory=dict)
     signals: dict[str, int] | None = None
     error: str | None = None
+    run_entities: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    run_codes: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     @property
     def alerts(self) -> int:
         return sum(self.totals.values())
 
+    @cached_property
+    def entity_totals(self) -> pd.Series:
+        """Alerts per entity id (entities without alerts left out)."""
+        ids, counts = np.unique(self.run_entities, return_counts=True)
+        return pd.Series(counts, index=ids, dtype=np.int64)
+
     def entity_alerts(self, entity_id: int) -> int:
-        return sum(self.entities.get(entity_id, {}).values())
+        return int(self.entity_totals.get(entity_id, 0))
+
+    @property
+    def entities(self) -> dict[int, dict[str, int]]:
+        """Alerts per entity id and colour."""
+        result: dict[int, dict[str, int]] = {}
+        pairs, counts = np.unique(
+            np.stack([self.run_entities, self.run_codes]), axis=1, return_counts=True
+        )
+        for (entity, code), count in zip(pairs.T.tolist(), counts.tolist(), strict=True):
+            result.setdefault(entity, {})[SEVERITY_NAMES[code]] = count
+        return result
 
     @property
     def noise_to_signal(self) -> float | None:
@@ -216,47 +238,36 @@ def _masks(history: History, references: list[Episode]) -> EpisodeMasks | None:
     return episode_masks(history.panel, mine, frequency=history.frequency)
 
 
-def _count_alerts(codes: np.ndarray, years: np.ndarray, entity_ids: np.ndarray) -> Outcome:
-    """Count each run of coloured periods once: in its opening year, at its worst colour."""
-    outcome = Outcome()
+def _alert_runs(
+    codes: np.ndarray, years: np.ndarray, entity_ids: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each run of coloured periods as one alert: its opening year, entity and worst code."""
     on = codes > 0
-    if not on.any():
-        return outcome
     opened = on.copy()
     opened[1:] &= ~on[:-1]
     columns, rows = np.nonzero(on.T)  # column-major: each run's periods together, in order
-    cells = codes[rows, columns]
     starts = np.flatnonzero(opened[rows, columns])
-    worst = np.maximum.reduceat(cells, starts).astype(np.int64)
-    run_years = years[rows[starts]]
-    run_entities = entity_ids[columns[starts]]
-    for code, count in zip(*np.unique(worst, return_counts=True), strict=True):
+    if not len(starts):
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, empty
+    worst = np.maximum.reduceat(codes[rows, columns], starts).astype(np.int64)
+    return years[rows[starts]].astype(np.int64), entity_ids[columns[starts]], worst
+
+
+def _outcome(years: np.ndarray, entities: np.ndarray, codes: np.ndarray) -> Outcome:
+    """The counts of the alerts given as opening years, entities and worst codes."""
+    outcome = Outcome(run_entities=entities, run_codes=codes)
+    for code, count in zip(*np.unique(codes, return_counts=True), strict=True):
         outcome.totals[SEVERITY_NAMES[code]] = int(count)
-    pairs, counts = np.unique(np.stack([run_years, worst]), axis=1, return_counts=True)
+    pairs, counts = np.unique(np.stack([years, codes]), axis=1, return_counts=True)
     for (year, code), count in zip(pairs.T.tolist(), counts.tolist(), strict=True):
         outcome.years.setdefault(year, dict.fromkeys(COLOURS, 0))[SEVERITY_NAMES[code]] = count
-    pairs, counts = np.unique(np.stack([run_entities, worst]), axis=1, return_counts=True)
-    for (entity, code), count in zip(pairs.T.tolist(), counts.tolist(), strict=True):
-        outcome.entities.setdefault(entity, {})[SEVERITY_NAMES[code]] = count
     return outcome
-
-
-def _merge(total: Outcome, part: Outcome) -> None:
-    for colour, count in part.totals.items():
-        total.totals[colour] += count
-    for year, counts in part.years.items():
-        row = total.years.setdefault(year, dict.fromkeys(COLOURS, 0))
-        for colour, count in counts.items():
-            row[colour] += count
-    for entity, counts in part.entities.items():
-        row = total.entities.setdefault(entity, {})
-        for colour, count in counts.items():
-            row[colour] = row.get(colour, 0) + count
 
 
 def evaluate(replay: Replay, setting: dict[str, Any]) -> Outcome:
     """Replay ``setting`` (direction, blue..red, clear, min_periods) over stored scores."""
-    outcome = Outcome()
+    runs: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     totals: dict[str, int] = dict.fromkeys("ABCD", 0)
     cutoffs = [setting[name] for name in ("blue", "yellow", "orange", "red")]
     for history, masks in zip(replay.histories, replay.masks, strict=True):
@@ -270,13 +281,19 @@ def evaluate(replay: Replay, setting: dict[str, Any]) -> Outcome:
             ).to_numpy()
         except (InvalidInput, InvalidParameter) as exc:
             return Outcome(error=str(exc))
-        part = _count_alerts(
-            codes, history.panel.index.year.to_numpy(), history.panel.columns.to_numpy()
+        runs.append(
+            _alert_runs(
+                codes, history.panel.index.year.to_numpy(), history.panel.columns.to_numpy()
+            )
         )
-        _merge(outcome, part)
         if masks is not None:
             for key, count in count_signals(codes >= 1, history.observed, masks).items():
                 totals[key] += count
+    if runs:
+        years, entities, run_codes = (np.concatenate(parts) for parts in zip(*runs, strict=True))
+        outcome = _outcome(years, entities, run_codes)
+    else:
+        outcome = Outcome()
     outcome.years = dict(sorted(outcome.years.items()))
     outcome.signals = totals if any(mask is not None for mask in replay.masks) else None
     return outcome
@@ -293,9 +310,13 @@ def entity_names(session: Session, ids: Sequence[int], locale: str) -> dict[int,
     return {entity_id: names[entity_id] for entity_id in ids if entity_id in names}
 
 
-def _most_alerted(outcomes: Sequence[Outcome]) -> list[int]:
-    ids = {entity for outcome in outcomes for entity in outcome.entities}
-    return sorted(ids, key=lambda entity: (-max(o.entity_alerts(entity) for o in outcomes), entity))
+def _most_alerted(outcomes: Sequence[Outcome], limit: int) -> tuple[list[int], int]:
+    """The ``limit`` entities with the most alerts under any outcome, and how many others."""
+    counts = pd.concat([outcome.entity_totals for outcome in outcomes], axis=1)
+    if counts.empty:
+        return [], 0
+    most = counts.fillna(0).max(axis=1).sort_index().sort_values(ascending=False, kind="stable")
+    return [int(entity) for entity in most.index[:limit]], max(len(most) - limit, 0)
 
 
 def compare(
@@ -313,13 +334,13 @@ def compare(
     same = all(proposed.get(name) == value for name, value in current_setting.items()
                if name in proposed)  # fmt: skip
     new = current if same else evaluate(replay, proposed)
-    alerted = _most_alerted([current, new])
+    shown, more = _most_alerted([current, new], ENTITIES_SHOWN)
     return {
         "current": current,
         "proposed": new,
         "years": sorted(set(current.years) | set(new.years)),
-        "names": entity_names(session, alerted[:ENTITIES_SHOWN], locale),
-        "more_entities": max(len(alerted) - ENTITIES_SHOWN, 0),
+        "names": entity_names(session, shown, locale),
+        "more_entities": more,
         "indicators": indicators,
         "source": replay.source,
     }
