@@ -13,12 +13,14 @@ import pandas as pd
 
 from models.checks import require_choice, require_int, require_real
 from models.errors import InvalidInput, InvalidParameter
+from models.level_walk import BOTH, DOWN, UP, cutoff_rows, level_code_rows
 from models.panel import as_panel, check_index
 
 #: Names of the codes 0..4, mildest first.
 SEVERITY_NAMES: tuple[str, ...] = ("normal", "blue", "yellow", "orange", "red")
 #: Which way a score gets riskier (the same strings as ``Direction``).
 DIRECTIONS: tuple[str, ...] = ("up", "down", "both")
+_DIRECTION_CODES = {"up": UP, "down": DOWN, "both": BOTH}
 
 
 def to_levels(
@@ -67,28 +69,23 @@ def to_levels(
     ``of_last`` the last M periods are the last M with a score. The code at ``t``
     depends on scores up to ``t`` only.
     """
-    blue, yellow, orange, red = _check_cutoffs(cutoffs, direction)
-    clearing = blue if clear is None else _check_clear(clear, blue, direction)
+    checked = _check_cutoffs(cutoffs, direction)
+    clearing = checked[0] if clear is None else _check_clear(clear, checked[0], direction)
     persistence, window = _check_confirmation(min_periods, of_last)
     panel = as_panel(scores, name="scores")
-    values = panel.to_numpy()
-    missing = np.isnan(values)
-    # NaN compares False everywhere: a missing score reaches no cut-off.
-    if direction == "up":
-        raw = _count_reached(values, (blue, yellow, orange, red), np.greater_equal)
-        held = values >= clearing
-    elif direction == "down":
-        raw = _count_reached(values, (blue, yellow, orange, red), np.less_equal)
-        held = values <= clearing
-    else:
-        magnitude = np.abs(values)
-        raw = _count_reached(magnitude, (blue, yellow, orange, red), np.greater_equal)
-        held = magnitude >= clearing
-    if window is None:
-        codes = _apply_persistence(raw, held, missing, persistence)
-    else:
-        codes = _apply_confirmation(raw, held, missing, persistence, window)
-    return pd.DataFrame(codes, index=panel.index, columns=panel.columns)
+    # Each entity's periods contiguous: the frame's own block, so no copy.
+    rows = np.ascontiguousarray(panel.to_numpy().T)
+    codes = np.empty(rows.shape, dtype=np.int8)
+    level_code_rows(
+        rows,
+        np.asarray(checked, dtype=np.float64),
+        _DIRECTION_CODES[direction],
+        float(clearing),
+        persistence,
+        0 if window is None else window,
+        codes,
+    )
+    return pd.DataFrame(codes.T, index=panel.index, columns=panel.columns, copy=False)
 
 
 def check_decision(
@@ -118,13 +115,21 @@ def crossed_cutoff(codes: pd.DataFrame, cutoffs: Sequence[float], direction: str
     """
     checked = _check_cutoffs(cutoffs, direction)
     frame = check_index(codes, name="codes")
+    lookup = np.array((np.nan, *checked))
+    if all(isinstance(dtype, np.dtype) and dtype.kind in "iu" for dtype in set(frame.dtypes)):
+        values = frame.to_numpy()
+        if values.size and (values.min() < 0 or values.max() > 4):
+            raise InvalidInput("codes must be whole numbers from 0 to 4")
+        rows = np.ascontiguousarray(values.T).astype(np.int8, copy=False)
+        crossed = np.empty(rows.shape)
+        cutoff_rows(rows, lookup, crossed)
+        return pd.DataFrame(crossed.T, index=frame.index, columns=frame.columns, copy=False)
     try:
         values = frame.to_numpy(dtype=np.float64, na_value=np.nan)
     except (TypeError, ValueError) as exc:
         raise InvalidInput("codes must be whole numbers from 0 to 4") from exc
     if not np.isin(values, (0, 1, 2, 3, 4)).all():
         raise InvalidInput("codes must be whole numbers from 0 to 4")
-    lookup = np.array((np.nan, *checked))
     return pd.DataFrame(lookup[values.astype(np.intp)], index=frame.index, columns=frame.columns)
 
 
@@ -176,66 +181,3 @@ def _check_clear(clear: float, blue: float, direction: str) -> float:
     if direction == "both" and not 0 <= value <= blue:
         raise InvalidParameter(f"clear ({value}) must lie between 0 and the blue cut-off ({blue})")
     return value
-
-
-def _count_reached(values: np.ndarray, cutoffs: tuple[float, ...], reached: np.ufunc) -> np.ndarray:
-    """How many of the (monotonic) cut-offs each value reaches: the raw code 0..4."""
-    raw = np.zeros(values.shape, dtype=np.int8)
-    for cutoff in cutoffs:
-        raw += reached(values, cutoff)
-    return raw
-
-
-def _apply_persistence(
-    raw: np.ndarray, held: np.ndarray, missing: np.ndarray, min_periods: int
-) -> np.ndarray:
-    """Walk the periods with whole rows: the breach runs, the hysteresis, the gaps."""
-    codes = np.zeros(raw.shape, dtype=np.int8)
-    if raw.size == 0:
-        return codes
-    run = np.zeros(raw.shape[1], dtype=np.int64)  # consecutive breaching periods so far
-    previous = np.zeros(raw.shape[1], dtype=np.int8)
-    for t in range(raw.shape[0]):
-        breach = raw[t] >= 1
-        seen = ~missing[t]
-        run = np.where(seen, np.where(breach, run + 1, 0), run)
-        on = previous >= 1
-        starts = ~on & (run >= min_periods)
-        stays = on & breach
-        held_blue = on & ~breach & held[t]
-        code = np.where(starts | stays, raw[t], np.where(held_blue, 1, 0)).astype(np.int8)
-        codes[t] = np.where(seen, code, previous)
-        previous = codes[t]
-    return codes
-
-
-def _apply_confirmation(
-    raw: np.ndarray, held: np.ndarray, missing: np.ndarray, needed: int, window: int
-) -> np.ndarray:
-    """As ``_apply_persistence``, but starting on ``needed`` of the last ``window`` breaches.
-
-    The recent breaches are kept in a ring per entity, advanced only when it has a score.
-    """
-    codes = np.zeros(raw.shape, dtype=np.int8)
-    if raw.size == 0:
-        return codes
-    n_entities = raw.shape[1]
-    recent = np.zeros((window, n_entities), dtype=bool)
-    filled = np.zeros(n_entities, dtype=np.int64)  # observed periods so far
-    columns = np.arange(n_entities)
-    previous = np.zeros(n_entities, dtype=np.int8)
-    for t in range(raw.shape[0]):
-        breach = raw[t] >= 1
-        seen = ~missing[t]
-        slot = filled % window
-        recent[slot[seen], columns[seen]] = breach[seen]
-        filled += seen
-        count = recent.sum(axis=0)
-        on = previous >= 1
-        starts = ~on & breach & (count >= needed)
-        stays = on & breach
-        held_blue = on & ~breach & held[t]
-        code = np.where(starts | stays, raw[t], np.where(held_blue, 1, 0)).astype(np.int8)
-        codes[t] = np.where(seen, code, previous)
-        previous = codes[t]
-    return codes

@@ -64,7 +64,7 @@ def as_panel(frame: object, *, name: str = "panel") -> pd.DataFrame:
     _check_numeric(frame, name)
     values = frame.to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
     values[np.isinf(values)] = np.nan
-    return pd.DataFrame(values, index=frame.index, columns=frame.columns)
+    return pd.DataFrame(values, index=frame.index, columns=frame.columns, copy=False)
 
 
 def check_regular(index: pd.Index, frequency: str, *, name: str = "panel") -> None:
@@ -87,8 +87,11 @@ def check_regular(index: pd.Index, frequency: str, *, name: str = "panel") -> No
 
 def _check_numeric(frame: pd.DataFrame, name: str) -> None:
     dtypes = frame.dtypes
+    distinct = set(dtypes)
+    if all(isinstance(dtype, np.dtype) and dtype.kind in "biuf" for dtype in distinct):
+        return  # plain numpy numbers (the usual float64 panel): nothing to look at per column
     bad: list[object] = []
-    for dtype in set(dtypes):  # a handful of distinct dtypes, however many columns
+    for dtype in distinct:  # a handful of distinct dtypes, however many columns
         labels = dtypes.index[(dtypes == dtype).to_numpy()]
         if is_object_dtype(dtype):
             bad.extend(

@@ -4,22 +4,23 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from numpy.lib.stride_tricks import sliding_window_view
 
 from models.base import Detector
 from models.checks import require_int
 from models.errors import InvalidParameter
 from models.panel import check_regular
-from models.transforms import apply_transform, transform_lag
+from models.robust_window import median_mad_rows, robust_z_rows
+from models.series import MAD_TO_SIGMA, MEAN_AD_TO_SIGMA, RELATIVE_SCALE_FLOOR
+from models.transforms import transform_lag, transform_values
 
-#: 1.4826 * MAD estimates the standard deviation of normal data.
-MAD_TO_SIGMA = 1.4826
-#: sqrt(pi / 2) * mean absolute deviation estimates it too: the fallback when MAD is 0.
-MEAN_AD_TO_SIGMA = 1.2533
-#: Last-resort scale, relative to max(1, |median|), when every prior value is the same.
-RELATIVE_SCALE_FLOOR = 1e-9
-# Elements of one (entities, periods, window) block: bounds memory, keeps it in cache.
-_BLOCK_ELEMENTS = 1 << 18
+__all__ = [
+    "MAD_TO_SIGMA",
+    "MEAN_AD_TO_SIGMA",
+    "RELATIVE_SCALE_FLOOR",
+    "RobustZDetector",
+    "prior_median_mad",
+    "robust_z_scores",
+]
 
 
 class RobustZDetector(Detector):
@@ -81,88 +82,37 @@ class RobustZDetector(Detector):
 
     def _score(self, frame: pd.DataFrame) -> pd.DataFrame:
         check_regular(frame.index, self.frequency)
-        values = apply_transform(frame, self.transform, self.frequency).to_numpy()
+        values = transform_values(frame.to_numpy(), self.transform, self.frequency)
         z = robust_z_scores(values, int(self.window), int(self.min_periods))
-        return pd.DataFrame(z, index=frame.index, columns=frame.columns)
+        return pd.DataFrame(z, index=frame.index, columns=frame.columns, copy=False)
 
 
 def robust_z_scores(values: np.ndarray, window: int, min_periods: int) -> np.ndarray:
-    """Robust z-scores of a (periods, entities) float array; see :class:`RobustZDetector`."""
-    median, mad, count = prior_median_mad(values, window)
-    scale = MAD_TO_SIGMA * mad
-    flat = (scale == 0) & (count >= min_periods)
-    if flat.any():
-        scale[flat] = _fallback_scale(values, window, median, flat)
-    z = np.full_like(values, np.nan)
-    usable = (count >= min_periods) & ~np.isnan(values)
-    with np.errstate(over="ignore"):  # only near the float64 limits; dropped below
-        np.divide(values - median, scale, out=z, where=usable)
-    z[np.isinf(z)] = np.nan
-    return z
+    """Robust z-scores of a (periods, entities) float array; see :class:`RobustZDetector`.
+
+    Values must be finite or NaN. The result is in Fortran order (each entity's periods
+    contiguous), the layout of a DataFrame's block, so framing it copies nothing.
+    """
+    rows = _series_rows(values)
+    z = np.empty(rows.shape)
+    robust_z_rows(rows, int(window), int(min_periods), z)
+    return z.T
 
 
 def prior_median_mad(values: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Median, MAD and count of the non-missing values in rows ``t - window .. t - 1``.
 
     Each result is a (periods, entities) array; median and MAD are NaN where the window
-    holds no value. Computed per block of entities: the windows of a block are copied
-    into one reused buffer and sorted along their last axis (NaN sorts last), so the
-    ``k``-th valid value is a positional lookup.
+    holds no value. Values must be finite or NaN.
     """
-    n_periods, n_entities = values.shape
-    # Entities first, so each window is a short contiguous run in memory.
-    padded = np.full((n_entities, window + n_periods), np.nan)
-    padded[:, window:] = values.T
-    seen = np.zeros((n_entities, window + n_periods + 1), dtype=np.int64)
-    np.cumsum(~np.isnan(padded), axis=1, out=seen[:, 1:])
-    count = seen[:, window : window + n_periods] - seen[:, :n_periods]
-    windows = sliding_window_view(padded, window, axis=1)[:, :n_periods]
-
-    median = np.empty((n_entities, n_periods))
-    mad = np.empty((n_entities, n_periods))
-    per_block = max(1, _BLOCK_ELEMENTS // max(1, n_periods * window))
-    buffer = np.empty((min(per_block, n_entities), n_periods, window))
-    deviations = np.empty_like(buffer)
-    for start in range(0, n_entities, per_block):
-        stop = min(n_entities, start + per_block)
-        block = buffer[: stop - start]
-        spread = deviations[: stop - start]
-        np.copyto(block, windows[start:stop])
-        block.sort(axis=-1)
-        valid = count[start:stop]
-        low = ((np.maximum(valid, 1) - 1) // 2)[..., None]
-        high = (valid // 2).clip(max=window - 1)[..., None]
-        middle = _midpoint(block, low, high)
-        np.subtract(block, middle, out=spread)
-        np.abs(spread, out=spread)
-        spread.sort(axis=-1)
-        median[start:stop] = middle[..., 0]
-        mad[start:stop] = _midpoint(spread, low, high)[..., 0]
+    rows = _series_rows(values)
+    median, mad = np.empty(rows.shape), np.empty(rows.shape)
+    count = np.empty(rows.shape, dtype=np.int64)
+    median_mad_rows(rows, int(window), median, mad, count)
     return median.T, mad.T, count.T
 
 
-def _midpoint(sorted_block: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
-    """The mean of the ``low``-th and ``high``-th values: a median when they straddle it."""
-    middle: np.ndarray = 0.5 * (
-        np.take_along_axis(sorted_block, low, axis=-1)
-        + np.take_along_axis(sorted_block, high, axis=-1)
-    )
-    return middle
-
-
-def _fallback_scale(
-    values: np.ndarray, window: int, median: np.ndarray, flat: np.ndarray
-) -> np.ndarray:
-    """Scales for the ``flat`` cells (MAD of 0): mean absolute deviation, then a floor."""
-    rows, cols = np.nonzero(flat)
-    offsets = np.arange(-window, 0)
-    positions = rows[:, None] + offsets  # the prior rows of each flat cell
-    inside = positions >= 0
-    prior = np.where(inside, values[positions.clip(min=0), cols[:, None]], np.nan)
-    centre = median[rows, cols]
-    deviation = np.abs(prior - centre[:, None])
-    valid = ~np.isnan(deviation)
-    mean_ad = np.where(valid, deviation, 0.0).sum(axis=1) / valid.sum(axis=1)
-    floor = RELATIVE_SCALE_FLOOR * np.maximum(1.0, np.abs(centre))
-    scale: np.ndarray = np.where(mean_ad > 0, MEAN_AD_TO_SIGMA * mean_ad, floor)
-    return scale
+def _series_rows(values: np.ndarray) -> np.ndarray:
+    """The (entities, periods) C-contiguous float64 view the kernels read (a copy only
+    when the layout or dtype differs)."""
+    return np.ascontiguousarray(np.asarray(values, dtype=np.float64).T)

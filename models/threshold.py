@@ -9,8 +9,9 @@ import pandas as pd
 
 from models.base import Detector
 from models.errors import InvalidParameter
+from models.panel import check_regular
 from models.rules import apply_steps, parse_steps, totals_needed
-from models.transforms import apply_transform, transform_lag
+from models.transforms import transform_lag, transform_values
 
 
 class ThresholdDetector(Detector):
@@ -61,5 +62,9 @@ class ThresholdDetector(Detector):
             )
 
     def _score(self, frame: pd.DataFrame) -> pd.DataFrame:
-        transformed = apply_transform(frame, self.transform, self.frequency)
-        return apply_steps(transformed, parse_steps(self.steps), self.frequency)
+        if transform_lag(self.transform, self.frequency):
+            check_regular(frame.index, self.frequency)
+        values = transform_values(frame.to_numpy(), self.transform, self.frequency)
+        transformed = pd.DataFrame(values, index=frame.index, columns=frame.columns, copy=False)
+        steps = parse_steps(self.steps)
+        return apply_steps(transformed, steps, self.frequency) if steps else transformed

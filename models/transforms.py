@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from numba import njit, prange
 
 from models.checks import require_choice, require_int
 from models.errors import InvalidInput, InvalidParameter
@@ -45,17 +46,48 @@ def apply_transform(panel: pd.DataFrame, transform: str, frequency: str) -> pd.D
     if lag == 0:
         return data
     check_regular(data.index, frequency)
-    values = data.to_numpy()
-    base = np.full_like(values, np.nan)
-    base[lag:] = values[:-lag]
-    denominator = np.abs(base)
-    usable = denominator > 0  # False for NaN too
-    change = np.full_like(values, np.nan)
-    with np.errstate(over="ignore"):  # a huge change over a tiny base: inf, dropped below
-        np.divide(values - base, denominator, out=change, where=usable)
-        change *= 100.0
-    change[np.isinf(change)] = np.nan
-    return pd.DataFrame(change, index=data.index, columns=data.columns)
+    change = percent_change(data.to_numpy(), lag)
+    return pd.DataFrame(change, index=data.index, columns=data.columns, copy=False)
+
+
+def transform_values(values: np.ndarray, transform: str, frequency: str) -> np.ndarray:
+    """:func:`apply_transform` of a validated (periods, entities) float64 array.
+
+    For callers that already hold a checked panel (a detector's ``_score``): no
+    validation, no copy for ``level`` (the array itself is returned).
+    """
+    lag = transform_lag(transform, frequency)
+    return values if lag == 0 else percent_change(values, lag)
+
+
+def percent_change(values: np.ndarray, lag: int) -> np.ndarray:
+    """``100 * (x_t - x_{t-lag}) / |x_{t-lag}|`` of a (periods, entities) float64 array.
+
+    NaN where the base is missing or zero and wherever the result overflows (every
+    infinity becomes NaN). Computed per entity in one compiled pass; the result is in
+    Fortran order (each entity's periods contiguous), a DataFrame's own layout.
+    """
+    rows = np.ascontiguousarray(np.asarray(values, dtype=np.float64).T)
+    change = np.empty(rows.shape)
+    _percent_change_rows(rows, int(lag), change)
+    return change.T
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def _percent_change_rows(series: np.ndarray, lag: int, change: np.ndarray) -> None:
+    """:func:`percent_change` of a (series, periods) array, with the same float steps as
+    ``np.divide(x - base, abs(base)) * 100`` (IEEE division: a zero base gives an
+    infinity or NaN, made NaN below)."""
+    n_series, n_periods = series.shape
+    for row in prange(n_series):
+        x = series[row]
+        out = change[row]
+        for t in range(min(lag, n_periods)):
+            out[t] = np.nan
+        for t in range(lag, n_periods):
+            base = x[t - lag]
+            value = (x[t] - base) / abs(base) * 100.0
+            out[t] = np.nan if np.isinf(value) else value
 
 
 def moving_average(panel: pd.DataFrame, window: int, frequency: str) -> pd.DataFrame:

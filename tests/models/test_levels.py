@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from models import SEVERITY_NAMES, InvalidInput, InvalidParameter, crossed_cutoff, to_levels
@@ -228,3 +229,31 @@ def test_check_decision_accepts_what_to_levels_accepts():
     check_decision(DOWN, "down", clear=2.0, min_periods=2, of_last=3)
     with pytest.raises(InvalidParameter):
         check_decision(DOWN, "down", clear=-1.0)
+
+
+@pytest.mark.parametrize("dtype", ["int8", "int64", "uint8"])
+def test_crossed_cutoff_of_a_wide_integer_panel_is_the_cutoff_of_every_code(dtype):
+    rng = np.random.default_rng(4)
+    values = rng.integers(0, 5, (30, 500)).astype(dtype)
+    codes = pd.DataFrame(values, index=random_panel(n_periods=30, n_entities=1, seed=4).index)
+    crossed = crossed_cutoff(codes, DOWN, "down")
+    expected = np.array((NAN, *DOWN))[values.astype(np.intp)]
+    np.testing.assert_array_equal(crossed.to_numpy(), expected)
+    assert crossed.columns.equals(codes.columns) and crossed.index.equals(codes.index)
+
+
+def test_to_levels_does_not_depend_on_the_memory_layout_of_the_scores():
+    panel = random_panel(n_periods=40, n_entities=30, seed=9) - 100.0
+    values = panel.to_numpy()
+    in_c = panel.copy()
+    in_c[:] = np.ascontiguousarray(values)
+    options = {"clear": 2.0, "min_periods": 2}
+    expected = to_levels(panel, BOTH, "both", **options)
+    for frame in (in_c, panel.T.T):
+        np.testing.assert_array_equal(to_levels(frame, BOTH, "both", **options), expected)
+
+
+def test_an_infinite_score_is_no_information_like_a_missing_one(make_frame):
+    with_inf = to_levels(make_frame([25.0, math.inf, -math.inf, 5.0]), UP, "up")
+    with_nan = to_levels(make_frame([25.0, NAN, NAN, 5.0]), UP, "up")
+    assert with_inf["firm"].tolist() == with_nan["firm"].tolist() == [2, 2, 2, 0]

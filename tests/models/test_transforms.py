@@ -183,3 +183,17 @@ def test_rolling_views_refuse_a_panel_with_missing_period_rows(make_frame):
     frame = make_frame([1.0, 2.0, 3.0]).drop(index=pd.Timestamp("2020-02-01"))
     with pytest.raises(InvalidInput, match="consecutive"):
         rise_from_low(frame, 2, "M")
+
+
+def test_the_change_is_the_documented_float_arithmetic_for_every_value():
+    rng = np.random.default_rng(12)
+    values = rng.normal(0.0, 1.0, (40, 50)) * rng.choice([1e-300, 1.0, 1e300], (40, 50))
+    values[rng.random(values.shape) < 0.1] = 0.0
+    values[rng.random(values.shape) < 0.1] = NAN
+    panel = pd.DataFrame(values, index=pd.date_range("2020-01-01", periods=40, freq="MS"))
+    base = np.full_like(values, NAN)
+    base[12:] = values[:-12]
+    with np.errstate(all="ignore"):
+        expected = (values - base) / np.abs(base) * 100.0
+    expected[~np.isfinite(expected)] = NAN
+    np.testing.assert_array_equal(apply_transform(panel, "yoy", "M").to_numpy(), expected)
