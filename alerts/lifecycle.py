@@ -37,7 +37,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from alerts.flapping import CHANGE_EVENTS, FlapChange, FlapTracker, counts_as_change
-from alerts.outbox import enqueue, notifies
+from alerts.outbox import enqueue_many
 from alerts.policy import AlertPolicy, load_policy
 from alerts.routing import Router
 from alerts.states import Cause, Event
@@ -221,10 +221,19 @@ class _Advancer:
     def _latest_alerts(self) -> list[Alert]:
         latest_ids = (
             select(func.max(Alert.id))
-            .where(Alert.indicator_id == self.indicator.id, Alert.model == self.model)
+            .where(
+                Alert.indicator_id == self.indicator.id,
+                Alert.model == self.model,
+                Alert.entity_id.between(*self._entity_bounds()),
+            )
             .group_by(Alert.entity_id)
         )
         return list(self.session.scalars(select(Alert).where(Alert.id.in_(latest_ids))))
+
+    def _entity_bounds(self) -> tuple[int, int]:
+        """The lowest and highest entity id of the series: a chunk reads its own alerts."""
+        ids = self.decisions.entity_ids
+        return int(ids.min()), int(ids.max())
 
     def _load_changes(self, start: int, period_index: dict[date, int]) -> None:
         first = self.period_dates[max(start - self.tracker.memory, 0)]
@@ -234,6 +243,7 @@ class _Advancer:
             .where(
                 Alert.indicator_id == self.indicator.id,
                 Alert.model == self.model,
+                Alert.entity_id.between(*self._entity_bounds()),
                 AlertEvent.kind.in_(CHANGE_EVENTS),
                 AlertEvent.actor.is_(None),
                 AlertEvent.period >= first,
@@ -450,16 +460,30 @@ def _rank(severity: str) -> int:
 def _notify(
     session: Session, events: list[AlertEvent], channels: Sequence[Channel], router: Router
 ) -> int:
-    news = [event for event in events if notifies(event)]
-    if not news:
+    """Queue the notices of one period's events, all in one batch."""
+    if not events:
         return 0
-    session.flush()
-    return sum(len(enqueue(session, event.alert, event, channels, router=router)) for event in news)
+    return len(
+        enqueue_many(session, [(event.alert, event) for event in events], channels, router=router)
+    )
 
 
 def synthetic_entity_ids(session: Session, ids: Sequence[int]) -> set[int]:
-    """The synthetic entities among ``ids``."""
+    """The synthetic entities among ``ids``.
+
+    Many ids (a chunk of firms) are looked up by their range, not one long ``IN`` list.
+    """
     if not ids:
         return set()
-    rows = session.scalars(select(Entity.id).where(Entity.id.in_(ids), Entity.synthetic))
-    return set(rows)
+    if len(ids) <= _IDS_IN_ONE_LIST:
+        rows = session.scalars(select(Entity.id).where(Entity.id.in_(ids), Entity.synthetic))
+        return set(rows)
+    wanted = set(ids)
+    rows = session.scalars(
+        select(Entity.id).where(Entity.id.between(min(wanted), max(wanted)), Entity.synthetic)
+    )
+    return wanted.intersection(rows)
+
+
+#: Up to this many ids go into one ``IN`` list; more are looked up by range.
+_IDS_IN_ONE_LIST = 500

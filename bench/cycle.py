@@ -26,17 +26,22 @@ Each stage prints one JSON line; the parent prints a table and writes the JSON f
 from __future__ import annotations
 
 import argparse
+import functools
+import importlib
+import io
 import json
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import MetaData, func, inspect, select, text
+from sqlalchemy import Connection, MetaData, func, inspect, select, text
 
 from bench.common import machine, peak_rss_mb, print_table, write_json
 from monitor.bulk import bulk_insert
@@ -129,31 +134,56 @@ def reset(database: Database) -> None:
 
 
 def load_bulk(database: Database, enterprises: int, months: int) -> dict[str, Any]:
-    """The history written straight through ``monitor.bulk`` (COPY / executemany)."""
+    """The history written straight into ``observations``, a month per statement.
+
+    PostgreSQL gets one ``COPY`` of pandas-written text per month, and - when the role
+    may (a superuser, as on a benchmark machine) - without the foreign-key triggers:
+    the generated rows refer to the entities and indicators just created. SQLite gets
+    one ``executemany`` per month. This stage only prepares a history to score.
+    """
     with database.session() as session:
-        entity_ids = dict(session.execute(select(Entity.code, Entity.id)).tuples().all())
-        indicator_ids = dict(session.execute(select(Indicator.code, Indicator.id)).tuples().all())
+        entity_ids = dict(session.execute(select(Entity.code, Entity.id)).all())
+        indicator_ids = dict(session.execute(select(Indicator.code, Indicator.id)).all())
     columns = ("indicator_id", "entity_id", "period", "value", "synthetic", "updated_at")
     stamp = utc_now()
     rows = 0
     seconds = 0.0
     for number in range(months):
         frame = month_frame(enterprises, number, months)
-        period = month(number)
         start = time.perf_counter()
-        records = zip(
-            frame["indicator"].map(indicator_ids).tolist(),
-            frame["entity"].map(entity_ids).tolist(),
-            [period] * len(frame),
-            frame["value"].tolist(),
-            [True] * len(frame),
-            [stamp] * len(frame),
-            strict=True,
+        table = pd.DataFrame(
+            {
+                "indicator_id": frame["indicator"].map(indicator_ids).to_numpy(),
+                "entity_id": frame["entity"].map(entity_ids).to_numpy(),
+                "period": month(number).isoformat(),
+                "value": frame["value"].to_numpy(),
+                "synthetic": True,
+                "updated_at": stamp,
+            },
+            columns=list(columns),
         )
         with database.session() as session:
-            rows += bulk_insert(session.connection(), Observation.__table__, columns, records)
+            rows += _write_history(session.connection(), table, columns)
         seconds += time.perf_counter() - start
     return {"rows": rows, "seconds": seconds, "rows_per_s": rows / seconds}
+
+
+def _write_history(connection: Connection, table: pd.DataFrame, columns: tuple[str, ...]) -> int:
+    names = ", ".join(columns)
+    if connection.dialect.name != "postgresql":
+        table = table.assign(updated_at=table["updated_at"].dt.to_pydatetime())
+        values = zip(*(table[c].tolist() for c in columns), strict=True)
+        return bulk_insert(connection, Observation.__table__, columns, values)
+    superuser = connection.execute(text("SHOW is_superuser")).scalar() == "on"
+    if superuser:
+        connection.execute(text("SET LOCAL session_replication_role = replica"))
+    buffer = io.StringIO()
+    table.assign(synthetic="t").to_csv(buffer, sep="\t", header=False, index=False)
+    raw = connection.connection.driver_connection
+    with raw.cursor() as cursor:  # type: ignore[union-attr]
+        with cursor.copy(f"COPY observations ({names}) FROM STDIN") as copy:
+            copy.write(buffer.getvalue())
+    return len(table)
 
 
 def setup(database: Database, enterprises: int) -> dict[str, Any]:
@@ -274,7 +304,57 @@ def backfill(database: Database) -> dict[str, Any]:
     return {"seconds": time.perf_counter() - start, **report.as_dict()}
 
 
-def cycle(database: Database, enterprises: int, months: int) -> dict[str, Any]:
+#: The parts of a cycle timed on their own (``--parts``): where each is looked up.
+CYCLE_PARTS = {
+    "read panels": ("monitor.pipeline", "observation_panel"),
+    "models + colour decisions": ("monitor.pipeline", "_decisions"),
+    "decision state from stored scores": ("monitor.pipeline", "stored_state"),
+    "score writes": ("monitor.pipeline", "write_score_rows"),
+    "stale score deletes": ("monitor.pipeline", "_delete_scores"),
+    "last scored periods": ("monitor.pipeline", "last_scored"),
+    "alerts and outbox": ("monitor.pipeline", "advance_alerts"),
+    "composites": ("monitor.pipeline", "update_composites"),
+    "stages": ("monitor.pipeline", "update_stages"),
+    "derived indicators": ("monitor.pipeline", "update_derived"),
+}
+
+
+@contextmanager
+def timed_parts() -> Iterator[dict[str, float]]:
+    """Wall seconds spent in each of :data:`CYCLE_PARTS` while the block runs."""
+    spent = dict.fromkeys(CYCLE_PARTS, 0.0)
+    originals = []
+    for part, (module_name, name) in CYCLE_PARTS.items():
+        module = importlib.import_module(module_name)
+        original = getattr(module, name)
+        originals.append((module, name, original))
+        setattr(module, name, _timing(original, part, spent))
+    try:
+        yield spent
+    finally:
+        for module, name, original in originals:
+            setattr(module, name, original)
+
+
+def _timing(function: Any, part: str, spent: dict[str, float]) -> Any:
+    @functools.wraps(function)
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            spent[part] += time.perf_counter() - start
+
+    return timed
+
+
+def cycle(database: Database, enterprises: int, months: int, parts: bool = False) -> dict[str, Any]:
+    if parts:
+        with timed_parts() as spent:
+            result = cycle(database, enterprises, months)
+        # "models + colour decisions" includes reading the decision state: report it alone.
+        spent["models + colour decisions"] -= spent["decision state from stored scores"]
+        return {**result, "parts": {k: round(v, 3) for k, v in spent.items()}}
     frame = month_frame(enterprises, months, months)
     start = time.perf_counter()
     ingested = ingest_frame(database, frame, source_name="bench", synthetic=True)
@@ -314,7 +394,7 @@ def run_stage(args: argparse.Namespace) -> None:
     elif args.stage == "backfill":
         result = backfill(database)
     else:
-        result = cycle(database, enterprises, args.months)
+        result = cycle(database, enterprises, args.months, parts=args.parts)
     result.setdefault("seconds", time.perf_counter() - start)
     result["peak_rss_mb"] = peak_rss_mb()
     print(json.dumps({"stage": args.stage, "enterprises": enterprises, **result}, default=str))
@@ -332,6 +412,8 @@ def run_all(args: argparse.Namespace) -> None:
                 "--database-url", args.database_url, "--enterprises", enterprises,
                 "--months", str(args.months), "--ingest-months", str(args.ingest_months),
             ]  # fmt: skip
+            if args.parts:
+                command.append("--parts")
             done = subprocess.run(command, capture_output=True, text=True, check=False)
             if done.returncode != 0:
                 sys.stderr.write(done.stderr)
@@ -367,6 +449,9 @@ def main() -> None:
         help="load the history through ingestion (timed twice) or straight through COPY",
     )
     parser.add_argument("--reset", action="store_true", help="allow dropping every table")
+    parser.add_argument(
+        "--parts", action="store_true", help="also time the parts of the cycle's scoring"
+    )
     parser.add_argument("--stage", choices=STAGES, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()

@@ -98,14 +98,19 @@ def freeze_weights(
     """Learn and store a new weights version of ``level`` from the data stored now.
 
     A dimension without any value in the base window is left out (and logged);
-    ``None`` (nothing stored) when no dimension has one.
+    ``None`` (nothing stored) when no dimension has one. The weights depend on the
+    base window alone (every transform is causal), so only observations up to its end
+    are read: a long history, or one that starts after the window, costs nothing here.
     """
     fitted: dict[str, CompositeWeights] = {}
     indices: dict[str, pd.DataFrame] = {}
     frequencies: dict[str, str] = {}
     for dimension, indicators in _indicators_by_dimension(session, level).items():
-        panels, frequency = _panels(session, indicators)
+        panels, frequency = _panels(session, indicators, until=base_end)
         if not panels:
+            logger.info(
+                "composite %s/%s not frozen: no values up to %s", level, dimension, base_end
+            )
             continue
         directions = {i.id: i.direction for i in indicators}
         try:
@@ -340,14 +345,19 @@ def _indicators_by_dimension(session: Session, level: str) -> dict[str, list[Ind
     return grouped
 
 
-def _panels(session: Session, indicators: list[Indicator]) -> tuple[dict[int, pd.DataFrame], str]:
-    """Each indicator's transformed panel at the highest frequency among them, and that."""
+def _panels(
+    session: Session, indicators: list[Indicator], *, until: date | None = None
+) -> tuple[dict[int, pd.DataFrame], str]:
+    """Each indicator's transformed panel at the highest frequency among them, and that.
+
+    ``until`` reads the observations up to that period only.
+    """
     if not indicators:
         return {}, "A"
     target = min((i.frequency for i in indicators), key=FREQUENCY_RANK.__getitem__)
     panels = {}
     for indicator in indicators:
-        panel = observation_panel(session, indicator.id, indicator.frequency)
+        panel = observation_panel(session, indicator.id, indicator.frequency, until=until)
         if panel.empty:
             continue
         seen = apply_transform(panel, indicator.transform, indicator.frequency)

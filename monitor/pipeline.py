@@ -25,12 +25,12 @@ from alerts.policy import load_policy
 from models.levels import crossed_cutoff
 from models.registry import build_detector
 from models.transforms import transform_lag
-from monitor.bulk import bulk_insert
 from monitor.composites import update_composites
 from monitor.db import Database
 from monitor.derived import update_derived
 from monitor.panels import observation_panel
 from monitor.records import Channel, Indicator, JobRun, Observation, Score, Threshold, utc_now
+from monitor.score_writes import score_rows, write_score_rows
 from monitor.scoring import (
     MODELS,
     confirmation,
@@ -49,8 +49,6 @@ if TYPE_CHECKING:
     from monitor.executors import DaskExecutor
 
 logger = logging.getLogger(__name__)
-
-SCORE_COLUMNS = ("indicator_id", "entity_id", "model", "period", "score", "severity")
 
 
 @dataclass
@@ -262,6 +260,8 @@ def score_one(
         if panel.empty:
             continue
         synthetic = synthetic_entity_ids(session, [int(c) for c in panel.columns])
+        decided = []
+        rows = []
         for plan in plans:
             decisions = _decisions(session, panel, indicator, plan, entity_range, within)
             if decisions is None:
@@ -270,9 +270,14 @@ def score_one(
             write_from = start
             if since is not None:
                 write_from = min(write_from, _first_index_at(decisions.periods, since))
-            written += _write_scores(
-                session, indicator.id, plan.model, decisions, write_from, entity_range, within
-            )
+            if write_from < len(decisions.periods):
+                first = decisions.periods[write_from].date()
+                _delete_scores(session, indicator.id, plan, first, entity_range, within)
+                rows.append(score_rows(indicator.id, plan.model, decisions, write_from))
+            decided.append((plan, decisions, start))
+        if rows:  # both models' scores of the chunk in one statement
+            written += write_score_rows(session.connection(), pd.concat(rows, ignore_index=True))
+        for plan, decisions, start in decided:
             counts.add(
                 advance_alerts(
                     session,
@@ -358,45 +363,27 @@ def _first_index_at(periods: pd.DatetimeIndex, since: date) -> int:
     return int(periods.searchsorted(pd.Timestamp(since), side="left"))
 
 
-def _write_scores(
+def _delete_scores(
     session: Session,
     indicator_id: int,
-    model: str,
-    decisions: Decisions,
-    start: int,
+    plan: _Plan,
+    first: date,
     entity_range: tuple[int, int],
     within: Select[Any] | None = None,
-) -> int:
-    """Replace the stored scores of periods ``start ..`` of the chunk with ``decisions``."""
-    if start >= len(decisions.periods):
-        return 0
-    first = decisions.periods[start].date()
+) -> None:
+    """Delete the chunk's stored scores of ``plan``'s model from period ``first`` on.
+
+    Nothing is stored after the model's last scored period (``plan.done``): a new
+    period has nothing to replace and costs no statement.
+    """
+    if plan.done is None or first > plan.done:
+        return
     stale = delete(Score).where(
         Score.indicator_id == indicator_id,
-        Score.model == model,
+        Score.model == plan.model,
         Score.entity_id.between(*entity_range),
         Score.period >= first,
     )
     if within is not None:
         stale = stale.where(Score.entity_id.in_(within))
     session.execute(stale)
-    scores = decisions.scores[start:]
-    codes = decisions.codes[start:]
-    # Series by series, period by period: the primary key's order, so the index grows
-    # at its end instead of being rewritten all over.
-    cols_idx, rows_idx = (~np.isnan(scores.T)).nonzero()
-    severity_names = (None, "blue", "yellow", "orange", "red")
-    periods = [p.date() for p in decisions.periods[start:]]
-    entity_ids = [int(e) for e in decisions.entity_ids]
-    rows = (
-        (
-            indicator_id,
-            entity_ids[c],
-            model,
-            periods[r],
-            float(scores[r, c]),
-            severity_names[int(codes[r, c])],
-        )
-        for c, r in zip(cols_idx.tolist(), rows_idx.tolist(), strict=True)
-    )
-    return bulk_insert(session.connection(), Score.__table__, SCORE_COLUMNS, rows)

@@ -233,6 +233,10 @@ class Score(Base):
     """A model's output for one series and period: the value it compared, its colour."""
 
     __tablename__ = "scores"
+    # A new month's questions name the period, not the entity (see migration 0013).
+    __table_args__ = (
+        Index("ix_score_model_period", "indicator_id", "model", "period", "entity_id"),
+    )
 
     indicator_id: Mapped[int] = mapped_column(ForeignKey("indicators.id"), primary_key=True)
     entity_id: Mapped[int] = mapped_column(ForeignKey("entities.id"), primary_key=True)

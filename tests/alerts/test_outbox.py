@@ -188,3 +188,47 @@ def test_idempotency_key_is_stable_hex_and_distinct_per_pair():
     assert re.fullmatch(r"[0-9a-f]{64}", key)
     assert key == idempotency_key(7, 3)
     assert len({key, idempotency_key(3, 7), idempotency_key(7, 4)}) == 3
+
+
+def test_a_batch_queues_what_one_by_one_queues_with_a_fixed_number_of_queries(database, seed_alert):
+    from sqlalchemy import event as sa_event
+
+    from alerts.outbox import enqueue_many
+
+    codes = [f"city{i}" for i in range(12)]
+    with database.session() as session:
+        channels = _channels(session)
+        pairs = [
+            seed_alert(
+                session, severity=("red", "orange")[i % 2], level="enterprise", entity_code=code
+            )
+            for i, code in enumerate(codes)
+        ]
+        session.flush()
+        session.expunge_all()  # nothing of the alerts' entities is left in memory
+    with database.session() as session:
+        channels = session.scalars(select(Channel).order_by(Channel.id)).all()
+        pairs = [
+            (session.get(type(alert), alert.id), session.get(AlertEvent, event.id))
+            for alert, event in pairs
+        ]
+        statements: list[str] = []
+
+        def record(*args: object) -> None:
+            statements.append(str(args[2]))
+
+        engine = session.get_bind()
+        sa_event.listen(engine, "before_cursor_execute", record)
+        batched = enqueue_many(session, pairs, channels)
+        session.flush()
+        sa_event.remove(engine, "before_cursor_execute", record)
+    one_by_one = [
+        (alert.entity_id, name)
+        for alert, _ in pairs
+        for name in ("all", *(("red",) if alert.severity == "red" else ()))
+    ]
+
+    assert sorted((n.alert.entity_id, n.channel.name) for n in batched) == sorted(one_by_one)
+    reads = [s for s in statements if s.lstrip().startswith("SELECT")]
+    assert len(batched) == len(one_by_one) == 18
+    assert len(reads) == 3  # routes, the entities, what is queued already: not per event

@@ -266,3 +266,24 @@ def test_the_version_reads_back_the_indices_it_stored(province: Database) -> Non
         indices[OVERALL].loc["2020-07-01", ids["SD"]]
         == values.loc[("SD", OVERALL, date(2020, 7, 1)), "value"]
     )
+
+
+def test_freezing_reads_no_observation_after_the_base_window(
+    province: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from monitor import composites
+
+    read_until: list[pd.Timestamp] = []
+    original = composites.observation_panel
+
+    def recording(*args: object, **kwargs: object) -> pd.DataFrame:
+        panel = original(*args, **kwargs)
+        read_until.append(panel.index.max())
+        return panel
+
+    monkeypatch.setattr(composites, "observation_panel", recording)
+    with province.session() as session:
+        version = composites.freeze_weights(session, "government")
+
+    assert version is not None  # the data run to 2021, the base window ends in 2019
+    assert read_until and max(read_until) <= pd.Timestamp(version.base_end)

@@ -228,3 +228,28 @@ def _trailing_breaches(scores: np.ndarray, blue: float, direction: str) -> np.nd
                 break
             runs[col] += 1
     return runs
+
+
+def test_a_new_month_replaces_no_stored_score_and_a_revision_does(database: Database) -> None:
+    from sqlalchemy import event
+
+    indicator_id, _ = _load(database, 47)
+    score_indicators(database, notify=False, now=NOW)
+    _load(database, 48)
+    statements: list[str] = []
+
+    def record(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    event.listen(database.engine, "before_cursor_execute", record)
+    try:
+        score_indicators(database, changed={indicator_id: PERIODS[-1].date()}, now=NOW)
+        new_month = [s for s in statements if s.startswith("DELETE FROM scores")]
+        statements.clear()
+        score_indicators(database, changed={indicator_id: PERIODS[-3].date()}, now=NOW)
+        revision = [s for s in statements if s.startswith("DELETE FROM scores")]
+    finally:
+        event.remove(database.engine, "before_cursor_execute", record)
+
+    assert new_month == []  # nothing is stored after the last scored month
+    assert len(revision) == 2  # a revised month: each model's later scores are replaced
