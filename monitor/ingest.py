@@ -28,6 +28,7 @@ import codecs
 import csv
 import io
 import itertools
+import json
 import logging
 import re
 import time
@@ -57,7 +58,7 @@ from monitor.observation_writer import (
     row_keys,
 )
 from monitor.periods import PeriodFrequencyError, looks_like_period, parse_periods
-from monitor.records import Entity, Indicator, JobRun, RejectedRow, Source, utc_now
+from monitor.records import Indicator, JobRun, RejectedRow, Source, utc_now
 from monitor.vocabulary import RunStatus, SourceKind
 
 __all__ = [
@@ -82,7 +83,6 @@ SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm"}
 QUARANTINE, FAIL = "quarantine", "fail"
 PROGRESS_INTERVAL = 1.0  # seconds between stored progress updates
 POLICIES = frozenset({QUARANTINE, FAIL})
-IN_CHUNK = 500
 ALIASES = {
     "indicator": {"indicator", "indicator_code", "指标", "指标代码"},
     "entity": {"entity", "entity_code", "主体", "主体代码"},
@@ -572,7 +572,7 @@ class _Checked:
 
 
 def _catalog_maps(
-    session: Session, entity_codes: Sequence[str]
+    session: Session, codes: Sequence[str]
 ) -> tuple[dict[str, tuple[int, str, str]], dict[str, tuple[int, str, str]]]:
     """(id, level, frequency) of every indicator; (id, level, "") of the named entities."""
     indicators = {
@@ -581,14 +581,25 @@ def _catalog_maps(
             select(Indicator.code, Indicator.id, Indicator.level, Indicator.frequency)
         )
     }
-    entities: dict[str, tuple[int, str, str]] = {}
-    for start in range(0, len(entity_codes), IN_CHUNK):
-        chunk = entity_codes[start : start + IN_CHUNK]
-        rows = session.execute(
-            select(Entity.code, Entity.id, Entity.level).where(Entity.code.in_(chunk))
-        )
-        entities.update((row.code, (row.id, row.level, "")) for row in rows)
-    return indicators, entities
+    return indicators, {code: (id_, level, "") for code, id_, level in _entities(session, codes)}
+
+
+def _entities(session: Session, codes: Sequence[str]) -> list[tuple[str, int, str]]:
+    """(code, id, level) of the entities named, in one query with the codes as one value
+    (a PostgreSQL array, a JSON list on SQLite): thousands of bound names cost more."""
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        sql = "SELECT code, id, level FROM entities WHERE code = ANY(%s)"
+        argument: Any = list(codes)
+    else:
+        sql = "SELECT code, id, level FROM entities WHERE code IN (SELECT value FROM json_each(?))"
+        argument = json.dumps(list(codes), ensure_ascii=False)
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql, (argument,))
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
 
 
 @dataclass

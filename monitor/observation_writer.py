@@ -212,8 +212,7 @@ WITH staged AS (
     INSERT INTO observations (indicator_id, entity_id, period, value, synthetic,
                               job_run_id, updated_at, flag)
     SELECT indicator_id, entity_id, period, value, synthetic, %(run)s, %(stamp)s, flag
-    FROM staged WHERE NOT same
-    ORDER BY indicator_id, entity_id, period
+    FROM staged WHERE NOT same  -- in key order, as the chunk was copied
     ON CONFLICT (indicator_id, entity_id, period) DO UPDATE SET {_CHANGED}
 )
 SELECT indicator_id,

@@ -14,53 +14,58 @@ from collections.abc import Iterable
 from datetime import date, datetime
 
 import pandas as pd
-from sqlalchemy import and_, insert, literal, select, tuple_, union_all
+from sqlalchemy import and_, bindparam, insert, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from monitor.records import Entity, Indicator, Observation, ObservationVintage
 
 __all__ = ["as_of", "as_of_panel", "history", "keep_vintages"]
 
-KEYS_PER_STATEMENT = 300
-
 
 def keep_vintages(session: Session, keys: pd.DataFrame, *, superseded_at: datetime) -> int:
     """Copy the stored observations at ``keys`` (columns i, e, period) to the vintages.
 
-    Call it before the observations are overwritten. Returns the number of keys.
+    Call it before the observations are overwritten. One statement run for every key
+    by the driver (``executemany``). Returns the number of keys.
     """
+    if keys.empty:
+        return 0
     obs = Observation.__table__
-    triples = list(
-        zip(keys["i"].tolist(), keys["e"].tolist(), keys["period"].tolist(), strict=True)
+    source = select(
+        obs.c.indicator_id,
+        obs.c.entity_id,
+        obs.c.period,
+        obs.c.value,
+        obs.c.flag,
+        obs.c.updated_at,
+        obs.c.job_run_id,
+        literal(superseded_at, ObservationVintage.__table__.c.superseded_at.type),
+    ).where(
+        obs.c.indicator_id == bindparam("i"),
+        obs.c.entity_id == bindparam("e"),
+        obs.c.period == bindparam("period"),
     )
-    for start in range(0, len(triples), KEYS_PER_STATEMENT):
-        chunk = triples[start : start + KEYS_PER_STATEMENT]
-        source = select(
-            obs.c.indicator_id,
-            obs.c.entity_id,
-            obs.c.period,
-            obs.c.value,
-            obs.c.flag,
-            obs.c.updated_at,
-            obs.c.job_run_id,
-            literal(superseded_at, ObservationVintage.__table__.c.superseded_at.type),
-        ).where(tuple_(obs.c.indicator_id, obs.c.entity_id, obs.c.period).in_(chunk))
-        session.execute(
-            insert(ObservationVintage).from_select(
-                [
-                    "indicator_id",
-                    "entity_id",
-                    "period",
-                    "value",
-                    "flag",
-                    "retrieved_at",
-                    "job_run_id",
-                    "superseded_at",
-                ],
-                source,
-            )
+    statement = insert(ObservationVintage.__table__).from_select(
+        [
+            "indicator_id",
+            "entity_id",
+            "period",
+            "value",
+            "flag",
+            "retrieved_at",
+            "job_run_id",
+            "superseded_at",
+        ],
+        source,
+    )
+    params = [
+        {"i": i, "e": e, "period": period}
+        for i, e, period in zip(
+            keys["i"].tolist(), keys["e"].tolist(), keys["period"].tolist(), strict=True
         )
-    return len(triples)
+    ]
+    session.connection().execute(statement, params)
+    return len(params)
 
 
 def _ids(session: Session, indicator: str, entity: str) -> tuple[int, int] | None:
