@@ -7,7 +7,8 @@ Usage, from the repository root in the project's environment::
 
 It adds (once) an administrator ``bench-admin`` to the database, logs in with Flask's test
 client (no network, so the figures are the server's own time: views, queries, replay
-and template) and, for every threshold row of ``--level``, times the edit page and the
+and template), renders one edit page to compile the templates, empties the panel cache
+and, for every threshold row of ``--level``, times the edit page and the
 preview of a changed setting (two consecutive periods) ``--repeats`` times each. The
 first request of a row reads its scores (``cold``); the next ones are served from the
 console's panel cache (``warm``, the median). It prints one line per row and the load
@@ -29,6 +30,7 @@ from bench.common import machine, write_json
 from monitor.records import Threshold, User
 from monitor.users import create_user
 from web import create_app
+from web.backtest_cache import EXTENSION
 
 USER, PASSWORD = "bench-admin", "bench-admin password"
 
@@ -58,6 +60,9 @@ def run(database_url: str, level: str, repeats: int) -> list[dict[str, Any]]:
         ]
     client = app.test_client()
     client.post("/login", data={"username": USER, "password": PASSWORD})
+    if rows:  # compile the templates first, then start from an empty panel cache
+        client.get(f"/thresholds/{rows[0][0]}/edit")
+        app.extensions.pop(EXTENSION, None)
     results = []
     for threshold_id, model, dimension, form in rows:
         result: dict[str, Any] = {"threshold": threshold_id, "model": model, "dimension": dimension}
