@@ -13,7 +13,9 @@ from models.signals import (
     DEFAULT_WINDOWS,
     Episode,
     backtest,
+    count_signals,
     default_window,
+    episode_masks,
     propose_threshold,
     signal_panel,
     signal_table,
@@ -239,3 +241,25 @@ def test_awkward_panels_give_a_table_or_a_clear_error(awkward):
         assert "no values" in str(exc)
     else:
         assert len(proposal.candidates) == 20
+
+
+def test_masks_computed_once_count_every_signal_panel_like_the_full_table():
+    rng = np.random.default_rng(7)
+    index = pd.date_range("2015-01-01", periods=60, freq="MS")
+    values = rng.normal(size=(60, 30))
+    values[rng.random(values.shape) < 0.1] = np.nan
+    panel = pd.DataFrame(values, index=index, columns=[f"e{n}" for n in range(30)])
+    episodes = [
+        Episode(pd.Timestamp("2016-06-01"), "e1", pd.Timestamp("2016-09-01")),
+        Episode(pd.Timestamp("2017-03-01")),
+        Episode(pd.Timestamp("2018-01-01"), "e7"),
+        Episode(pd.Timestamp("2019-02-01"), "e29", pd.Timestamp("2019-05-01")),
+        Episode(pd.Timestamp("2018-06-01"), "not-in-the-panel"),
+    ]
+    masks = episode_masks(panel, episodes, frequency="M")
+    for threshold in (0.0, 0.8, 1.6):
+        signals = signal_panel(panel, threshold, "up")
+        table = signal_table(signals, episodes, frequency="M")
+        counted = count_signals(signals.to_numpy() == 1.0, panel.notna().to_numpy(), masks)
+        assert counted == {"A": table.A, "B": table.B, "C": table.C, "D": table.D}
+        assert table.A + table.C > 0 and table.B + table.D > 0

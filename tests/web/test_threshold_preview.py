@@ -7,15 +7,17 @@ import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 
+import numpy as np
 import pandas as pd
 from flask.testing import FlaskClient
 
+from models.signals import backtest
 from monitor.audit import change_threshold
 from monitor.db import Database
 from monitor.records import Indicator, JobRun, Score, Shock, Threshold
 from tests.web.dataset import World, build_world
 from tests.web.test_thresholds import VALID_DOWN, edit_url
-from web.backtest import covered_indicators, evaluate, load_histories, prepare
+from web.backtest import History, Replay, covered_indicators, evaluate, load_histories, prepare
 from web.backtest_cache import BoundedCache
 
 TOTALS = re.compile(r'id="preview-current-total">(\d+)<.*?id="preview-proposed-total">(\d+)<', re.S)
@@ -187,3 +189,36 @@ def test_the_cache_keeps_only_the_most_recently_used_panels() -> None:
     for key in ("a", "b", "a", "c", "a", "b"):
         cache.get_or_load(key, loader(key))
     assert loads == ["a", "b", "c", "b"] and len(cache) == 2
+
+
+def test_the_recount_matches_the_models_backtest_alert_by_alert() -> None:
+    rng = np.random.default_rng(3)
+    index = pd.date_range("2016-01-01", periods=96, freq="MS")
+    panels = [
+        pd.DataFrame(rng.normal(size=(96, 40)).cumsum(axis=0), index=index,
+                     columns=np.arange(40) + offset)
+        for offset in (0, 20)  # two indicators sharing entities 20-39
+    ]  # fmt: skip
+    histories = [
+        History(indicator_id=n, direction="up", frequency="M", panel=panel,
+                observed=panel.notna().to_numpy())
+        for n, panel in enumerate(panels)
+    ]  # fmt: skip
+    setting = {"direction": None, "blue": 1.0, "yellow": 2.0, "orange": 4.0, "red": 6.0,
+               "clear": 0.5, "min_periods": 2}  # fmt: skip
+    outcome = evaluate(Replay(histories=histories, masks=[None, None], source=None), setting)
+    expected = [
+        backtest(panel, [1.0, 2.0, 4.0, 6.0], "up", clear=0.5, min_periods=2) for panel in panels
+    ]
+    by_year = sum(result.opened_by_year for result in expected)
+    assert outcome.years == {
+        year: row for year, row in by_year.to_dict("index").items() if sum(row.values())
+    }
+    by_entity = pd.concat([result.by_entity for result in expected]).groupby(level=0).sum()
+    alerted = by_entity[["blue", "yellow", "orange", "red"]]
+    assert outcome.entities == {
+        entity: {colour: count for colour, count in row.items() if count}
+        for entity, row in alerted.to_dict("index").items()
+        if sum(row.values())
+    }
+    assert outcome.alerts > 100
