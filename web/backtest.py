@@ -173,8 +173,9 @@ def _panel(
     entity_ids, column = np.unique(entities, return_inverse=True)
     index = pd.date_range(periods.min(), periods.max(), freq=PERIOD_OFFSETS[frequency])
     row = index.get_indexer(pd.DatetimeIndex(periods))
+    on_grid = row >= 0  # a date that starts no period is no stored period: left out
     values = np.full((len(index), len(entity_ids)), np.nan)
-    values[row, column] = scores
+    values[row[on_grid], column[on_grid]] = scores[on_grid]
     return pd.DataFrame(values, index=index, columns=pd.Index(entity_ids))
 
 
