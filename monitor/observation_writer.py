@@ -15,6 +15,7 @@ Unchanged rows are never written: their value, synthetic mark and flag equal the
 from __future__ import annotations
 
 import itertools
+import json
 import struct
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -291,8 +292,9 @@ class _SqliteWriter:
     def _stored(self, rows: ChunkRows) -> np.ndarray:
         """Key (sorted), value, synthetic mark and flag of the stored rows in reach.
 
-        The key is computed by SQLite (a date is stored as its ISO text), which halves
-        what crosses into Python.
+        One index seek per indicator and entity (the entities go as one JSON list, not
+        thousands of bound names); the key is computed by SQLite (a date is stored as
+        its ISO text), which halves what crosses into Python.
         """
         indicators = sorted(set(rows.indicator_id.tolist()))
         marks = ", ".join("?" for _ in indicators)
@@ -301,10 +303,11 @@ class _SqliteWriter:
             f"SELECT (indicator_id << 48) | (entity_id << 20) | "
             f"CAST(julianday(period) - {JULIAN_DAY_OF_ORDINAL_ZERO} AS INTEGER), "
             "value, synthetic, flag FROM observations "
-            f"WHERE indicator_id IN ({marks}) AND entity_id BETWEEN ? AND ? "
-            "AND period BETWEEN ? AND ?"
+            f"WHERE indicator_id IN ({marks}) "
+            "AND entity_id IN (SELECT value FROM json_each(?)) AND period BETWEEN ? AND ?"
         )
-        params = (*indicators, int(rows.entity_id.min()), int(rows.entity_id.max()), first, last)
+        entities = json.dumps(np.unique(rows.entity_id).tolist())
+        params = (*indicators, entities, first, last)
         cursor = self.session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
         try:
             found = np.array(cursor.execute(sql, params).fetchall(), dtype=STORED_ROW)
