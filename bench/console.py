@@ -3,50 +3,60 @@
 Usage, from the repository root in the project's environment::
 
     python -m bench.console --database-url postgresql+psycopg://... --reset
-                            [--alerts 1000000] [--clients 20] [--duration 60] [--out FILE]
+                            [--alerts 1000000] [--clients 20] [--duration 60]
+                            [--driver wrk|threads] [--out FILE]
 
 With ``--reset`` the database is emptied (every table dropped) and filled: 16 cities,
 40 clusters, 50,000 firms, 6 enterprise indicators and ``--alerts`` alerts written with
-COPY (about 18 % open), two events each for the first 20,000. The console then runs
-under gunicorn (``--workers``) on 127.0.0.1, and ``--clients`` threads, each logged in
-with its own session, loop over five requests for ``--duration`` seconds:
+COPY (about 18 % open), two events each for the first 20,000; then VACUUM ANALYZE, as
+autovacuum would after a bulk load. The console then runs under gunicorn (``--workers``)
+on 127.0.0.1 and ``--clients`` logged-in clients, split evenly over five request kinds,
+send requests back to back for ``--duration`` seconds:
 
 ``list``        the alert list, first page, no filter;
 ``filtered``    the open red enterprise alerts of one city;
-``deep``        page 2,000 of the alert list (offset 50,000 at the default page size);
+``deep``        the alert list 100,000 alerts down (a keyset cursor; page 2,000 of 50);
 ``dashboard``   the home page (counts, heat map, trend, newest alerts);
 ``detail``      one alert with its history, at random.
 
-It prints p50 / p95 / max latency and the error count per request kind (an error is any
-status but 200 or a failed connection) and writes them as JSON.
+The default driver is ``wrk`` (Debian's package; one process per kind, its Lua script
+counts every status but 200 as an error); ``threads`` is a pure-Python fallback whose
+own CPU use competes with the server's. It prints p50 / p95 / max latency and the
+error count per request kind and the load average, and writes them as JSON.
 """
 
 from __future__ import annotations
 
 import argparse
 import http.cookiejar
+import json
 import os
 import random
 import re
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from sqlalchemy import select
 
 from bench.common import machine, print_table, write_json
 from bench.cycle import reset
 from monitor.bulk import bulk_insert
 from monitor.db import Database
+from monitor.queries import SORTS, AlertCursor
 from monitor.records import Alert, AlertEvent, Entity, Indicator
 from monitor.users import create_user
 
@@ -57,7 +67,8 @@ DIMENSIONS = ("economic", "trade", "environmental", "technology", "political", "
 SEVERITIES = ("blue", "yellow", "orange", "red")
 USER = "bench"
 PASSWORD = "bench-password-1234"
-DEEP_PAGE = 2000
+DEEP_POSITION = 100_000  # page 2,000 at 50 alerts a page
+WRK_TIMEOUT_S = 10
 
 
 def fill(database: Database, alerts: int) -> None:
@@ -119,9 +130,11 @@ def fill(database: Database, alerts: int) -> None:
                    "from_severity", "to_severity", "value")  # fmt: skip
         bulk_insert(connection, AlertEvent.__table__, columns, events)
         create_user(session, USER, PASSWORD, role="viewer")
-    with database.engine.begin() as connection:
+    with database.engine.connect() as connection:
         if connection.dialect.name == "postgresql":
-            connection.exec_driver_sql("ANALYZE")
+            connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
+                "VACUUM ANALYZE"
+            )
 
 
 def _month(number: int) -> date:
@@ -134,8 +147,13 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def start_console(database_url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
-    """gunicorn serving the console on 127.0.0.1:``port``; returns once it answers."""
+def start_console(
+    database_url: str, port: int, workers: int, access_log: Path
+) -> subprocess.Popen[bytes]:
+    """gunicorn serving the console on 127.0.0.1:``port``; returns once it answers.
+
+    Its access log gets one line per request: path, query, status and the server's own
+    time in microseconds (from reading the request to the response's last byte)."""
     environment = {
         **os.environ,
         "CLUSTERWATCH_DATABASE_URL": database_url,
@@ -144,7 +162,8 @@ def start_console(database_url: str, port: int, workers: int) -> subprocess.Pope
     }
     command = [
         sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers",
-        str(workers), "--log-level", "warning", "web:create_app()",
+        str(workers), "--log-level", "warning", "--access-logfile", str(access_log),
+        "--access-logformat", "%(U)s %(q)s %(s)s %(D)s", "web:create_app()",
     ]  # fmt: skip
     server = subprocess.Popen(command, env=environment)
     deadline = time.monotonic() + 60
@@ -158,10 +177,12 @@ def start_console(database_url: str, port: int, workers: int) -> subprocess.Pope
     raise SystemExit("the console did not start")
 
 
-def logged_in(base: str) -> urllib.request.OpenerDirector:
-    """A cookie-keeping client logged in as the bench user."""
+def logged_in(
+    base: str, jar: http.cookiejar.CookieJar | None = None
+) -> urllib.request.OpenerDirector:
+    """A cookie-keeping client logged in as the bench user (its cookies land in ``jar``)."""
     opener = urllib.request.build_opener(
-        urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+        urllib.request.HTTPCookieProcessor(jar if jar is not None else http.cookiejar.CookieJar())
     )
     page = opener.open(f"{base}/login", timeout=30).read().decode()
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
@@ -172,18 +193,34 @@ def logged_in(base: str) -> urllib.request.OpenerDirector:
     return opener
 
 
-def requests_of(alerts: int, city: str) -> dict[str, Any]:
+def deep_cursor(database: Database, position: int = DEEP_POSITION) -> str:
+    """The keyset cursor of the alert ``position`` places down the default (newest) sort."""
+    with database.session() as session:
+        alert = session.scalar(
+            select(Alert)
+            .order_by(Alert.opened_at.desc(), Alert.id.desc())
+            .offset(position - 1)
+            .limit(1)
+        )
+        if alert is None:
+            raise SystemExit(f"fewer than {position:,} alerts: fill with --reset --alerts")
+        return AlertCursor.of(alert, SORTS[0]).text()
+
+
+def requests_of(alerts: int, city: str, deep: str) -> dict[str, Callable[[], str]]:
     return {
         "list": lambda: "/alerts/",
         "filtered": lambda: f"/alerts/?level=enterprise&severity=red&status=open&region={city}",
-        "deep": lambda: f"/alerts/?page={DEEP_PAGE}",
+        "deep": lambda: "/alerts/?" + urllib.parse.urlencode({"after": deep}),
         "dashboard": lambda: "/",
         "detail": lambda: f"/alerts/{random.randint(1, alerts)}",
     }
 
 
-def load(base: str, clients: int, duration: float, alerts: int) -> dict[str, dict[str, Any]]:
-    kinds = requests_of(alerts, "C03")
+def load_threads(
+    base: str, clients: int, duration: float, kinds: dict[str, Callable[[], str]]
+) -> dict[str, dict[str, Any]]:
+    """Python threads as clients, each looping over the request kinds."""
     timings: dict[str, list[float]] = {kind: [] for kind in kinds}
     errors: dict[str, int] = dict.fromkeys(kinds, 0)
     lock = threading.Lock()
@@ -227,6 +264,84 @@ def load(base: str, clients: int, duration: float, alerts: int) -> dict[str, dic
     }
 
 
+def kind_of(path: str, query: str) -> str | None:
+    """Which request kind an access-log line belongs to (``None``: the login and the like)."""
+    if path == "/":
+        return "dashboard"
+    if re.fullmatch(r"/alerts/\d+", path):
+        return "detail"
+    if path != "/alerts/":
+        return None
+    if "after=" in query:
+        return "deep"
+    return "filtered" if "region=" in query else "list"
+
+
+def server_times(access_log: Path) -> dict[str, dict[str, float]]:
+    """p50 / p95 of the server's own time per request kind, from the access log: the
+    time a request spent in a worker, without the wait for a free one."""
+    times: dict[str, list[float]] = {}
+    for line in access_log.read_text().splitlines():
+        path, query, _status, micros = line.rsplit(" ", 3)
+        kind = kind_of(path, query)
+        if kind is not None:
+            times.setdefault(kind, []).append(int(micros) / 1000)
+    return {
+        kind: {
+            "server_p50_ms": float(np.percentile(values, 50)),
+            "server_p95_ms": float(np.percentile(values, 95)),
+        }
+        for kind, values in times.items()
+    }
+
+
+WRK_SCRIPT = """
+local paths = {%(paths)s}
+wrk.headers["Cookie"] = "%(cookie)s"
+local threads = {}
+function setup(thread) table.insert(threads, thread) end
+function init(args) bad = 0 end
+function request() return wrk.format("GET", paths[math.random(#paths)]) end
+function response(status, headers, body) if status ~= 200 then bad = bad + 1 end end
+function done(summary, latency, requests)
+  local failed = 0
+  for _, thread in ipairs(threads) do failed = failed + thread:get("bad") end
+  local e = summary.errors
+  io.write(string.format(
+    '{"requests": %%d, "errors": %%d, "p50_ms": %%.3f, "p95_ms": %%.3f, "max_ms": %%.3f}\\n',
+    summary.requests, failed + e.connect + e.read + e.write + e.timeout,
+    latency:percentile(50) / 1000, latency:percentile(95) / 1000, latency.max / 1000))
+end
+"""
+
+
+def load_wrk(
+    base: str, clients: int, duration: float, kinds: dict[str, Callable[[], str]], folder: Path
+) -> dict[str, dict[str, Any]]:
+    """One ``wrk`` process per request kind, all at once, ``clients`` connections in all."""
+    if clients < len(kinds):
+        raise SystemExit(f"wrk needs at least one client per request kind ({len(kinds)})")
+    jar = http.cookiejar.CookieJar()
+    logged_in(base, jar)
+    cookie = "; ".join(f"{c.name}={c.value}" for c in jar)
+    running = {}
+    for number, (kind, path_of) in enumerate(kinds.items()):
+        connections = clients // len(kinds) + (number < clients % len(kinds))
+        paths = ", ".join(json.dumps(path_of()) for _ in range(1000))
+        script = folder / f"{kind}.lua"
+        script.write_text(WRK_SCRIPT % {"paths": paths, "cookie": cookie})
+        command = [
+            "wrk", "-t1", f"-c{connections}", f"-d{int(duration)}s",
+            f"--timeout={WRK_TIMEOUT_S}s", "-s", str(script), base,
+        ]  # fmt: skip
+        running[kind] = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    results = {}
+    for kind, process in running.items():
+        output, _ = process.communicate()
+        results[kind] = json.loads(output.strip().splitlines()[-1])
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", required=True)
@@ -235,6 +350,12 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=60.0)
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
     parser.add_argument("--reset", action="store_true", help="empty and fill the database")
+    parser.add_argument(
+        "--driver",
+        choices=("wrk", "threads"),
+        default="wrk" if shutil.which("wrk") else "threads",
+        help="load generator (default: wrk when installed)",
+    )
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     database = Database(args.database_url)
@@ -243,20 +364,40 @@ def main() -> None:
         reset(database)
         fill(database, args.alerts)
         print(f"filled {args.alerts:,} alerts in {time.perf_counter() - started:.0f} s")
+    kinds = requests_of(args.alerts, "C03", deep_cursor(database))
     port = free_port()
-    server = start_console(args.database_url, port, args.workers)
-    try:  # the server is stopped however the load ends
-        results = load(f"http://127.0.0.1:{port}", args.clients, args.duration, args.alerts)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    with tempfile.TemporaryDirectory() as folder:
+        access_log = Path(folder) / "access.log"
+        server = start_console(args.database_url, port, args.workers, access_log)
+        base = f"http://127.0.0.1:{port}"
+        try:  # the server is stopped however the load ends
+            if args.driver == "wrk":
+                results = load_wrk(base, args.clients, args.duration, kinds, Path(folder))
+            else:
+                results = load_threads(base, args.clients, args.duration, kinds)
+            load_average = os.getloadavg()
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+        for kind, times in server_times(access_log).items():
+            results[kind].update(times)
     print_table(
-        ("request", "requests", "errors", "p50 ms", "p95 ms", "max ms"),
+        ("request", "requests", "errors", "p50 ms", "p95 ms", "max ms", "server p50", "p95"),
         [
-            (kind, r["requests"], r["errors"], r["p50_ms"], r["p95_ms"], r["max_ms"])
+            (
+                kind,
+                r["requests"],
+                r["errors"],
+                r["p50_ms"],
+                r["p95_ms"],
+                r["max_ms"],
+                r.get("server_p50_ms"),
+                r.get("server_p95_ms"),
+            )
             for kind, r in results.items()
-        ],
+        ],  # fmt: skip
     )
+    print("load average (1, 5, 15 min): " + ", ".join(f"{v:.2f}" for v in load_average))
     write_json(
         args.out,
         {
@@ -265,6 +406,9 @@ def main() -> None:
             "clients": args.clients,
             "duration_s": args.duration,
             "gunicorn_workers": args.workers,
+            "driver": args.driver,
+            "deep_position": DEEP_POSITION,
+            "load_average": load_average,
             "machine": machine(),
             "results": results,
         },
