@@ -1,19 +1,20 @@
 """Compiled kernels: median, MAD and robust z-score over a trailing window, per series.
 
-Each series keeps its window's valid values in a small sorted buffer: a step removes
-the value leaving the window and inserts the one entering it (O(window)), the median
-is a positional lookup and the MAD walks outwards from the median, merging the two
-sorted runs of deviations below and above it (O(window / 2)). Series run in parallel
-(``prange``); machine code is cached on disk after the first compilation.
+Each series keeps its window's valid values in a small sorted buffer: a step replaces
+the value leaving the window by the one entering it and shifts the values between
+them (O(window)); the median is a positional lookup and the MAD a binary search over
+the two sorted runs of deviations below and above the median (O(log window)). Series
+run in parallel (``prange``); machine code is cached on disk after the first
+compilation.
 
-The results are bit for bit those of sorting every window: the same multiset of
-values gives the same order statistics, each computed with the same floating-point
-expression (``0.5 * (a + b)`` for a median, ``|x - median|`` for a deviation), and the
-mean absolute deviation of a flat window is summed in the order and grouping of
-numpy's pairwise sum over the window's rows (missing values as 0). Inputs are
-(series, periods) C-contiguous float64 arrays whose values are finite or NaN; the
-caller allocates the outputs with numpy (which asks the kernel for huge pages: far
-fewer page faults than an allocation inside compiled code).
+The results are bit for bit those of sorting every window (the sign of a zero
+aside): the same multiset of values gives the same order statistics, each computed
+with the same floating-point expression (``0.5 * (a + b)`` for a median,
+``|x - median|`` for a deviation), and the mean absolute deviation of a flat window is
+summed in the order and grouping of numpy's pairwise sum over the window's rows
+(missing values as 0). Inputs are (series, periods) C-contiguous float64 arrays whose
+values are finite or NaN; the caller allocates the outputs with numpy (which asks the
+kernel for huge pages: far fewer page faults than an allocation inside compiled code).
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ def robust_z_rows(series: np.ndarray, window: int, min_periods: int, z: np.ndarr
     for row in prange(n_series):
         x = series[row]
         out = z[row]
-        ordered = np.empty(window + 1)  # a spare slot: see _median_deviation
+        ordered = np.empty(window)
         scratch = np.empty(window)
         count = 0
         for t in range(n_periods):
@@ -69,7 +70,7 @@ def median_mad_rows(
     n_series, n_periods = series.shape
     for row in prange(n_series):
         x = series[row]
-        ordered = np.empty(window + 1)  # a spare slot: see _median_deviation
+        ordered = np.empty(window)
         count = 0
         for t in range(n_periods):
             count = _slide(ordered, count, x, t, window)
@@ -85,12 +86,12 @@ def median_mad_rows(
             mad[row, t] = _median_deviation(ordered, count, centre, low, high)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def _slide(ordered: np.ndarray, count: int, x: np.ndarray, t: int, window: int) -> int:
     """Move the window to rows ``t - window .. t - 1``; return the new count.
 
-    The value leaving is found by binary search; when one value leaves and another
-    enters, the entering one takes its slot and moves to its place.
+    Positions are ranks (how many values are smaller: counted without branches); when
+    one value leaves and another enters, the values between the two shift by one.
     """
     if t == 0:
         return count
@@ -99,38 +100,38 @@ def _slide(ordered: np.ndarray, count: int, x: np.ndarray, t: int, window: int) 
     if np.isnan(leaving):
         if np.isnan(entering):
             return count
-        position = count
-        count += 1
+        at = _rank(ordered, count, entering)
+        for i in range(count, at, -1):
+            ordered[i] = ordered[i - 1]
+        ordered[at] = entering
+        return count + 1
+    gone = _rank(ordered, count, leaving)  # the first position of the leaving value
+    if np.isnan(entering):
+        for i in range(gone, count - 1):
+            ordered[i] = ordered[i + 1]
+        return count - 1
+    at = _rank(ordered, count, entering)
+    if at > gone:  # the leaving value is among the smaller ones
+        at -= 1
+        for i in range(gone, at):
+            ordered[i] = ordered[i + 1]
     else:
-        position = _find(ordered, count, leaving)
-        if np.isnan(entering):
-            for i in range(position, count - 1):
-                ordered[i] = ordered[i + 1]
-            return count - 1
-    while position + 1 < count and ordered[position + 1] < entering:
-        ordered[position] = ordered[position + 1]
-        position += 1
-    while position > 0 and ordered[position - 1] > entering:
-        ordered[position] = ordered[position - 1]
-        position -= 1
-    ordered[position] = entering
+        for i in range(gone, at, -1):
+            ordered[i] = ordered[i - 1]
+    ordered[at] = entering
     return count
 
 
-@njit(cache=True, error_model="numpy")
-def _find(ordered: np.ndarray, count: int, value: float) -> int:
-    """The first position of ``value`` in the sorted ``ordered[:count]`` (it is there)."""
-    position = 0
-    size = count
-    while size > 1:
-        half = size // 2
-        if ordered[position + half] < value:
-            position += half
-        size -= half
-    return position + 1 if ordered[position] < value else position
+@njit(cache=True, error_model="numpy", inline="always")
+def _rank(ordered: np.ndarray, count: int, value: float) -> int:
+    """How many of ``ordered[:count]`` are smaller than ``value``."""
+    smaller = 0
+    for i in range(count):
+        smaller += ordered[i] < value
+    return smaller
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def _median_deviation(ordered: np.ndarray, count: int, median: float, low: int, high: int) -> float:
     """The midpoint of the ``low``-th and ``high``-th smallest ``|value - median|``.
 
@@ -147,10 +148,9 @@ def _median_deviation(ordered: np.ndarray, count: int, median: float, low: int, 
     last = min(n_below, taken)
     while first < last:
         i = (first + last) // 2
-        if abs(ordered[low + 1 + taken - i - 1] - median) > abs(ordered[low - i] - median):
-            first = i + 1
-        else:
-            last = i
+        more = abs(ordered[low + taken - i] - median) > abs(ordered[low - i] - median)
+        first = i + 1 if more else first
+        last = last if more else i
     i = first
     j = taken - i
     at_low = -np.inf
