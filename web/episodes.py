@@ -14,7 +14,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import DateField, SelectField, StringField
-from wtforms.validators import InputRequired, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from monitor.episodes import LABEL_LENGTH, add_episode, list_episodes, remove_episode
 from monitor.errors import NotFound
@@ -37,8 +37,9 @@ class EpisodeForm(FlaskForm):
     end = DateField(_l("End (leave empty if not known)"), validators=[Optional()])
     label = StringField(
         _l("Label"),
+        filters=[lambda text: text.strip() if text else text],
         validators=[
-            InputRequired(_l("Give the episode a label.")),
+            DataRequired(_l("Give the episode a label.")),
             Length(max=LABEL_LENGTH, message=_l("The label is too long.")),
         ],
     )

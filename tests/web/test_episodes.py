@@ -124,6 +124,8 @@ def test_a_bad_episode_is_explained_and_not_stored(
     assert backwards.status_code == 400 and "结束日期早于开始日期" in backwards.get_data(
         as_text=True
     )
+    blank = as_operator.post("/episodes/", data={**NEW_EPISODE, "label": "   "})
+    assert blank.status_code == 400 and "请为该冲击事件填写名称" in blank.get_data(as_text=True)
     with database.session() as session:
         assert session.scalars(select(Episode)).all() == []
 
