@@ -12,9 +12,11 @@ import numpy as np
 import pandas as pd
 
 from models.checks import require_choice, require_int, require_real
+from models.entity_rows import entity_rows
 from models.errors import InvalidInput, InvalidParameter
 from models.level_walk import BOTH, DOWN, UP, cutoff_rows, level_code_rows
 from models.panel import as_panel, check_index
+from models.parallel import launch
 
 #: Names of the codes 0..4, mildest first.
 SEVERITY_NAMES: tuple[str, ...] = ("normal", "blue", "yellow", "orange", "red")
@@ -73,10 +75,10 @@ def to_levels(
     clearing = checked[0] if clear is None else _check_clear(clear, checked[0], direction)
     persistence, window = _check_confirmation(min_periods, of_last)
     panel = as_panel(scores, name="scores")
-    # Each entity's periods contiguous: the frame's own block, so no copy.
-    rows = np.ascontiguousarray(panel.to_numpy().T)
+    rows = entity_rows(panel.to_numpy())
     codes = np.empty(rows.shape, dtype=np.int8)
-    level_code_rows(
+    launch(
+        level_code_rows,
         rows,
         np.asarray(checked, dtype=np.float64),
         _DIRECTION_CODES[direction],
@@ -120,9 +122,9 @@ def crossed_cutoff(codes: pd.DataFrame, cutoffs: Sequence[float], direction: str
         values = frame.to_numpy()
         if values.size and (values.min() < 0 or values.max() > 4):
             raise InvalidInput("codes must be whole numbers from 0 to 4")
-        rows = np.ascontiguousarray(values.T).astype(np.int8, copy=False)
+        rows = entity_rows(values, np.int8)
         crossed = np.empty(rows.shape)
-        cutoff_rows(rows, lookup, crossed)
+        launch(cutoff_rows, rows, lookup, crossed)
         return pd.DataFrame(crossed.T, index=frame.index, columns=frame.columns, copy=False)
     try:
         values = frame.to_numpy(dtype=np.float64, na_value=np.nan)

@@ -7,8 +7,10 @@ import pandas as pd
 
 from models.base import Detector
 from models.checks import require_int
+from models.entity_rows import entity_rows
 from models.errors import InvalidParameter
 from models.panel import check_regular
+from models.parallel import launch
 from models.robust_window import median_mad_rows, robust_z_rows
 from models.series import MAD_TO_SIGMA, MEAN_AD_TO_SIGMA, RELATIVE_SCALE_FLOOR
 from models.transforms import transform_lag, transform_values
@@ -93,9 +95,9 @@ def robust_z_scores(values: np.ndarray, window: int, min_periods: int) -> np.nda
     Values must be finite or NaN. The result is in Fortran order (each entity's periods
     contiguous), the layout of a DataFrame's block, so framing it copies nothing.
     """
-    rows = _series_rows(values)
+    rows = entity_rows(values)
     z = np.empty(rows.shape)
-    robust_z_rows(rows, int(window), int(min_periods), z)
+    launch(robust_z_rows, rows, int(window), int(min_periods), z)
     return z.T
 
 
@@ -105,14 +107,8 @@ def prior_median_mad(values: np.ndarray, window: int) -> tuple[np.ndarray, np.nd
     Each result is a (periods, entities) array; median and MAD are NaN where the window
     holds no value. Values must be finite or NaN.
     """
-    rows = _series_rows(values)
+    rows = entity_rows(values)
     median, mad = np.empty(rows.shape), np.empty(rows.shape)
     count = np.empty(rows.shape, dtype=np.int64)
-    median_mad_rows(rows, int(window), median, mad, count)
+    launch(median_mad_rows, rows, int(window), median, mad, count)
     return median.T, mad.T, count.T
-
-
-def _series_rows(values: np.ndarray) -> np.ndarray:
-    """The (entities, periods) C-contiguous float64 view the kernels read (a copy only
-    when the layout or dtype differs)."""
-    return np.ascontiguousarray(np.asarray(values, dtype=np.float64).T)

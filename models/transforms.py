@@ -12,8 +12,10 @@ import pandas as pd
 from numba import njit, prange
 
 from models.checks import require_choice, require_int
+from models.entity_rows import entity_rows
 from models.errors import InvalidInput, InvalidParameter
 from models.panel import PERIODS_PER_YEAR, as_panel, check_regular
+from models.parallel import launch
 
 #: The transforms an indicator can ask for (the same strings as ``Transform``).
 TRANSFORMS: tuple[str, ...] = ("level", "yoy", "pop")
@@ -67,9 +69,9 @@ def percent_change(values: np.ndarray, lag: int) -> np.ndarray:
     infinity becomes NaN). Computed per entity in one compiled pass; the result is in
     Fortran order (each entity's periods contiguous), a DataFrame's own layout.
     """
-    rows = np.ascontiguousarray(np.asarray(values, dtype=np.float64).T)
+    rows = entity_rows(values)
     change = np.empty(rows.shape)
-    _percent_change_rows(rows, int(lag), change)
+    launch(_percent_change_rows, rows, int(lag), change)
     return change.T
 
 
