@@ -275,6 +275,7 @@ class Alert(Base):
         Index("ix_alert_opened_id", "opened_at", "id"),
         Index("ix_alert_period_id", "period", "id"),
         Index("ix_alert_severity_id", "severity", "id"),
+        Index("ix_alert_model_opened_id", "model", "opened_at", "id"),  # a rare model's alerts
         # The dashboard's trend: a range of recent periods, counted from the index alone.
         Index("ix_alert_period_worst", "period", "worst_severity"),
         # Open alerts only: the newest open alerts, and the heat map's colour counts and

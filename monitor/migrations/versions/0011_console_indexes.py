@@ -1,7 +1,8 @@
 """console indexes: keyset pages per sort, the dashboard's trend and open-alert counts
 
 At a million alerts every console query must be served by an index: the alert list pages
-by keyset on ``(opened_at, id)``, ``(period, id)`` or ``(severity, id)``; the trend reads
+by keyset on ``(opened_at, id)``, ``(period, id)`` or ``(severity, id)``, a model's
+alerts (stage alerts are few among a million) on ``(model, opened_at, id)``; the trend reads
 a range of recent periods; the heat map and the newest open alerts read partial indexes
 of open (not resolved) alerts only.
 
@@ -24,6 +25,7 @@ INDEXES: tuple[tuple[str, list[str], bool], ...] = (
     ("ix_alert_opened_id", ["opened_at", "id"], False),
     ("ix_alert_period_id", ["period", "id"], False),
     ("ix_alert_severity_id", ["severity", "id"], False),
+    ("ix_alert_model_opened_id", ["model", "opened_at", "id"], False),
     ("ix_alert_period_worst", ["period", "worst_severity"], False),
     (
         "ix_alert_open_opened_id",
