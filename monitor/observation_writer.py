@@ -107,6 +107,12 @@ def _earliest(indicator_id: np.ndarray, ordinal: np.ndarray) -> dict[int, date]:
     return {int(i): date.fromordinal(int(day)) for i, day in firsts.items()}
 
 
+def _utc(session: Session, stamp: datetime) -> datetime:
+    """``stamp`` as the observations' time stamp column binds it: aware, in UTC."""
+    column_type = Observation.__table__.c.updated_at.type
+    return column_type.process_bind_param(stamp, session.get_bind().dialect)  # type: ignore[attr-defined]
+
+
 def _flag_codes(flags: np.ndarray) -> tuple[np.ndarray, list[str]]:
     """Each row's flag as 0 (none) or a 1-based position in the returned list of flags."""
     codes, uniques = pd.factorize(pd.Series(flags, dtype=object), use_na_sentinel=True)
@@ -118,7 +124,7 @@ class _PostgresWriter:
 
     def __init__(self, session: Session, run_id: int, stamp: datetime) -> None:
         self.session = session
-        self.params = {"run": run_id, "stamp": stamp}
+        self.params = {"run": run_id, "stamp": _utc(session, stamp)}
         self.created = False
 
     def write(self, rows: ChunkRows) -> WriteCounts:
@@ -233,10 +239,9 @@ class _SqliteWriter:
         self.run_id = run_id
         self.superseded_at = stamp
         dialect = session.get_bind().dialect
-        table = Observation.__table__
-        stamp_type = table.c.updated_at.type
+        stamp_type = Observation.__table__.c.updated_at.type
         processor = stamp_type.dialect_impl(dialect).bind_processor(dialect)
-        bound = stamp_type.process_bind_param(stamp, dialect)  # type: ignore[attr-defined]
+        bound = _utc(session, stamp)
         self.stamp = processor(bound) if processor else bound
 
     def write(self, rows: ChunkRows) -> WriteCounts:
