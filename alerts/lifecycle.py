@@ -37,7 +37,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from alerts.flapping import CHANGE_EVENTS, FlapChange, FlapTracker, counts_as_change
-from alerts.outbox import enqueue_many
+from alerts.outbox import queue_many
 from alerts.policy import AlertPolicy, load_policy
 from alerts.routing import Router
 from alerts.states import Cause, Event
@@ -463,9 +463,7 @@ def _notify(
     """Queue the notices of one period's events, all in one batch."""
     if not events:
         return 0
-    return len(
-        enqueue_many(session, [(event.alert, event) for event in events], channels, router=router)
-    )
+    return queue_many(session, [(event.alert, event) for event in events], channels, router=router)
 
 
 def synthetic_entity_ids(session: Session, ids: Sequence[int]) -> set[int]:

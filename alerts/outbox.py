@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from alerts.routing import Router
@@ -82,6 +83,39 @@ def enqueue_many(
     whatever the number of events: a scoring cycle's notices cost a few queries, not a
     few per event. Never commits.
     """
+    created = [
+        Notification(event=event, alert=alert, channel=channel, **row)
+        for alert, event, channel, row in _planned(session, news, channels, router)
+    ]
+    session.add_all(created)
+    return created
+
+
+def queue_many(
+    session: Session,
+    news: Sequence[tuple[Alert, AlertEvent]],
+    channels: Iterable[Channel],
+    *,
+    router: Router | None = None,
+) -> int:
+    """:func:`enqueue_many` without objects: the rows go in as one bulk insert; their count.
+
+    For the scoring cycle, which only counts its notices: no object per notice to
+    track in the session.
+    """
+    rows = [row for _, _, _, row in _planned(session, news, channels, router)]
+    if rows:
+        session.execute(insert(Notification), rows)
+    return len(rows)
+
+
+def _planned(
+    session: Session,
+    news: Sequence[tuple[Alert, AlertEvent]],
+    channels: Iterable[Channel],
+    router: Router | None,
+) -> list[tuple[Alert, AlertEvent, Channel, dict[str, Any]]]:
+    """The notices to queue for ``news``: (alert, event, channel, column values)."""
     pairs = [(alert, event) for alert, event in news if notifies(event)]
     channels = list(channels)
     if not pairs or not channels:
@@ -92,7 +126,7 @@ def enqueue_many(
     # Held in this list: the identity map keeps them only while someone does.
     entities = _load_entities(session, {alert.entity_id for alert, _ in pairs})
     queued = _queued(session, [event.id for _, event in pairs])
-    created: list[Notification] = []
+    planned = []
     for alert, event in pairs:
         wanted = router.recipients(session, alert, channels)
         if not wanted:
@@ -102,25 +136,20 @@ def enqueue_many(
         for channel in wanted:
             if (event.id, channel.id) in queued:
                 continue
-            created.append(
-                Notification(
-                    event=event,
-                    event_id=event.id,
-                    alert=alert,
-                    alert_id=alert.id,
-                    channel=channel,
-                    channel_id=channel.id,
-                    idempotency_key=idempotency_key(event.id, channel.id),
-                    status=NoticeStatus.HELD if held else NoticeStatus.PENDING,
-                    muted_reason=HELD_REASON if held else None,
-                    attempts=0,
-                    next_attempt_at=event.at,
-                    group_key=key,
-                )
-            )
-    session.add_all(created)
+            row = {
+                "event_id": event.id,
+                "alert_id": alert.id,
+                "channel_id": channel.id,
+                "idempotency_key": idempotency_key(event.id, channel.id),
+                "status": NoticeStatus.HELD if held else NoticeStatus.PENDING,
+                "muted_reason": HELD_REASON if held else None,
+                "attempts": 0,
+                "next_attempt_at": event.at,
+                "group_key": key,
+            }
+            planned.append((alert, event, channel, row))
     del entities
-    return created
+    return planned
 
 
 #: Ids per ``IN`` list: far below every database's limit on bound parameters.

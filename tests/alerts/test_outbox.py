@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from alerts.outbox import NOTIFYING_EVENTS, enqueue, idempotency_key
 from alerts.routing import add_route
 from alerts.workflow import acknowledge, resolve
-from monitor.records import AlertEvent, Channel, Notification
+from monitor.records import Alert, AlertEvent, Channel, Notification
 
 
 def _channels(session, **fields) -> list[Channel]:
@@ -232,3 +232,37 @@ def test_a_batch_queues_what_one_by_one_queues_with_a_fixed_number_of_queries(da
     reads = [s for s in statements if s.lstrip().startswith("SELECT")]
     assert len(batched) == len(one_by_one) == 18
     assert len(reads) == 3  # routes, the entities, what is queued already: not per event
+
+
+def test_queued_rows_equal_the_notifications_enqueue_writes(database, seed_alert):
+    from alerts.outbox import enqueue_many, queue_many
+
+    columns = (
+        Notification.event_id,
+        Notification.channel_id,
+        Notification.idempotency_key,
+        Notification.status,
+        Notification.muted_reason,
+        Notification.next_attempt_at,
+        Notification.group_key,
+    )
+    with database.session() as session:
+        _channels(session)
+        seeded = [seed_alert(session, entity_code=f"c{i}") for i in range(3)]
+        seeded[1][0].flapping = True
+        session.flush()
+        keys = [(alert.id, event.id) for alert, event in seeded]
+    stored, counts = [], []
+    for write in (enqueue_many, queue_many):
+        with database.session() as session:
+            channels = list(session.scalars(select(Channel).order_by(Channel.id)))
+            pairs = [(session.get(Alert, a), session.get(AlertEvent, e)) for a, e in keys]
+            written = write(session, pairs, channels)
+            counts.append(written if isinstance(written, int) else len(written))
+            session.flush()
+            stored.append(session.execute(select(*columns).order_by(*columns[:2])).all())
+            session.execute(Notification.__table__.delete())
+
+    assert counts == [len(stored[0])] * 2
+    assert stored[0] == stored[1]
+    assert {row.status for row in stored[0]} == {"pending", "held"}
