@@ -430,6 +430,13 @@ def run_all(args: argparse.Namespace) -> None:
             for r in results
         ],
     )  # fmt: skip
+    parted = [r for r in results if "parts" in r]
+    if parted:
+        print()
+        print_table(
+            ("part", *(f"{r['enterprises']} firms" for r in parted)),
+            [(part, *(r["parts"][part] for r in parted)) for part in CYCLE_PARTS],
+        )
     write_json(
         args.out,
         {"benchmark": "cycle", "database": dialect, "machine": machine(), "results": results},
