@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import ColumnElement, and_, func, literal, or_, select, tuple_
@@ -31,11 +31,11 @@ from monitor.records import (
     Threshold,
 )
 from monitor.vocabulary import (
+    STALE_DATA_MODEL,
     AlertStatus,
     Dimension,
     Level,
     ModelKind,
-    RunStatus,
     Severity,
 )
 
@@ -44,11 +44,10 @@ MAX_PER_PAGE = 500
 MAX_ENTITY_QUERY = 200
 OPEN = "open"
 STAGE_MODEL = "stage"
-MODELS = (*(kind.value for kind in ModelKind), STAGE_MODEL)
+MODELS = (*(kind.value for kind in ModelKind), STAGE_MODEL, STALE_DATA_MODEL)
 SORTS = ("-opened", "opened", "-period", "period", "-severity", "severity")
 COUNT_CAP = 10_000  # lists count matching alerts up to here, then say "10,000+"
 TREND_PERIODS = 12  # months the dashboard's trend covers
-LATE_GRACE = timedelta(hours=1)
 
 T = TypeVar("T")
 
@@ -790,17 +789,11 @@ def stage_counts(session: Session) -> dict[str, dict[str, int]]:
 def source_freshness(session: Session, now: datetime) -> list[dict[str, Any]]:
     """Each source's last run, last good run and whether it is late for its schedule.
 
-    A source is late when its cron schedule should have run again since its last good
-    run (with a grace of one hour), or when it never ran successfully.
+    Late as the source alerts judge it (``monitor.staleness.missed_fire``): an enabled
+    scheduled source whose latest due fire, a grace period ago, brought no successful run.
     """
-    from apscheduler.triggers.cron import CronTrigger
+    from monitor.staleness import last_successes, missed_fire
 
-    last_good = (
-        select(JobRun.source_id, func.max(JobRun.finished_at).label("good"))
-        .where(JobRun.status == RunStatus.SUCCEEDED, JobRun.source_id.is_not(None))
-        .group_by(JobRun.source_id)
-        .subquery()
-    )
     last_any = (
         select(JobRun.source_id, func.max(JobRun.id).label("run_id"))
         .where(JobRun.source_id.is_not(None))
@@ -808,31 +801,17 @@ def source_freshness(session: Session, now: datetime) -> list[dict[str, Any]]:
         .subquery()
     )
     statement = (
-        select(Source, last_good.c.good, JobRun)
-        .outerjoin(last_good, last_good.c.source_id == Source.id)
+        select(Source, JobRun)
         .outerjoin(last_any, last_any.c.source_id == Source.id)
         .outerjoin(JobRun, JobRun.id == last_any.c.run_id)
         .order_by(Source.name)
     )
+    successes = last_successes(session)
     rows = []
-    for source, good, latest in session.execute(statement):
-        good_at = good if good is None or good.tzinfo else good.replace(tzinfo=UTC)
-        late = source.enabled and good_at is None
-        if source.enabled and good_at is not None and source.cron:
-            try:
-                trigger = CronTrigger.from_crontab(source.cron, timezone="Asia/Shanghai")
-            except ValueError:
-                trigger = None
-            due = trigger.get_next_fire_time(None, good_at) if trigger else None
-            late = due is not None and due + LATE_GRACE < now
-        rows.append(
-            {
-                "source": source,
-                "last_good": good_at,
-                "last_run": latest,
-                "late": bool(late),
-            }
-        )
+    for source, latest in session.execute(statement):
+        good = successes.get(source.id)
+        late = bool(source.enabled and source.cron and missed_fire(source.cron, good, now))
+        rows.append({"source": source, "last_good": good, "last_run": latest, "late": late})
     return rows
 
 

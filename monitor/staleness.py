@@ -11,7 +11,7 @@ succeeded since.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import func, select
@@ -23,7 +23,14 @@ from monitor.periods import format_period
 from monitor.records import Entity, Indicator, JobRun, Observation, Source, utc_now
 from monitor.vocabulary import RunStatus
 
-__all__ = ["LateSeries", "LateSource", "late_series", "late_sources"]
+__all__ = [
+    "LateSeries",
+    "LateSource",
+    "last_successes",
+    "late_series",
+    "late_sources",
+    "missed_fire",
+]
 
 SOURCE_GRACE = timedelta(hours=2)
 LOOK_BACKS = (timedelta(hours=1), timedelta(days=1), timedelta(days=40), timedelta(days=400))
@@ -98,9 +105,36 @@ def last_fire(cron: str, now: datetime) -> datetime | None:
     return None
 
 
+def last_successes(session: Session) -> dict[int, datetime]:
+    """Per source id, when its latest successful run ended (started, if still unset)."""
+    ended = func.coalesce(JobRun.finished_at, JobRun.started_at)
+    rows = session.execute(
+        select(JobRun.source_id, func.max(ended))
+        .where(JobRun.status == RunStatus.SUCCEEDED, JobRun.source_id.is_not(None))
+        .group_by(JobRun.source_id)
+    )
+    return {
+        source_id: moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        for source_id, moment in rows
+    }
+
+
+def missed_fire(cron: str, last_success: datetime | None, now: datetime) -> datetime | None:
+    """The latest fire of ``cron`` (more than ``SOURCE_GRACE`` ago) that no successful
+    run followed; None when the source is on time or the schedule is not valid."""
+    try:
+        due = last_fire(cron, now - SOURCE_GRACE)
+    except ValueError:
+        return None
+    if due is None or (last_success is not None and last_success >= due):
+        return None
+    return due
+
+
 def late_sources(session: Session, *, now: datetime | None = None) -> list[LateSource]:
     """Enabled scheduled sources whose last due run has not succeeded (after a grace)."""
     now = now or utc_now()
+    successes = last_successes(session)
     late = []
     sources = session.scalars(
         select(Source)
@@ -108,14 +142,8 @@ def late_sources(session: Session, *, now: datetime | None = None) -> list[LateS
         .order_by(Source.name)
     )
     for source in sources:
-        due = last_fire(source.cron or "", now - SOURCE_GRACE)
-        if due is None:
-            continue
-        success = session.scalar(
-            select(func.max(JobRun.started_at)).where(
-                JobRun.source_id == source.id, JobRun.status == RunStatus.SUCCEEDED
-            )
-        )
-        if success is None or success < due:
+        success = successes.get(source.id)
+        due = missed_fire(source.cron or "", success, now)
+        if due is not None:
             late.append(LateSource(source.name, source.cron or "", due, success))
     return late
