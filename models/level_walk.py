@@ -33,7 +33,8 @@ def level_code_rows(
     periods breached blue (``of_last`` 0), or, with ``of_last`` M > 0, in a breaching
     period once ``needed`` of its last M scored periods breached. Once on, a breach
     gives the colour reached, a score still past ``clearing`` keeps blue, anything
-    else clears. A missing score repeats the previous code and leaves the counts alone.
+    else clears. A missing (or infinite) score repeats the previous code and leaves the
+    counts alone.
     """
     n_series, n_periods = scores.shape
     blue, yellow, orange, red = cutoffs[0], cutoffs[1], cutoffs[2], cutoffs[3]
@@ -47,7 +48,7 @@ def level_code_rows(
         breaches = 0  # breaches among the last ``of_last`` scored periods
         for t in range(n_periods):
             value = x[t]
-            if np.isnan(value):
+            if not np.isfinite(value):  # missing (or infinite): no information
                 out[t] = previous
                 continue
             if direction == DOWN:

@@ -71,11 +71,31 @@ def to_levels(
     ``of_last`` the last M periods are the last M with a score. The code at ``t``
     depends on scores up to ``t`` only.
     """
+    panel = as_panel(scores, name="scores")
+    codes = level_codes(
+        panel.to_numpy(), cutoffs, direction, clear=clear, min_periods=min_periods, of_last=of_last
+    )
+    return pd.DataFrame(codes, index=panel.index, columns=panel.columns, copy=False)
+
+
+def level_codes(
+    scores: np.ndarray,
+    cutoffs: Sequence[float],
+    direction: str,
+    *,
+    clear: float | None = None,
+    min_periods: int = 1,
+    of_last: int | None = None,
+) -> np.ndarray:
+    """:func:`to_levels` of a (periods, entities) float64 array: int8 codes, same shape.
+
+    For a caller holding a model's scores as an array (no frame to validate or copy);
+    a non-finite score counts as missing, as in a validated panel.
+    """
     checked = _check_cutoffs(cutoffs, direction)
     clearing = checked[0] if clear is None else _check_clear(clear, checked[0], direction)
     persistence, window = _check_confirmation(min_periods, of_last)
-    panel = as_panel(scores, name="scores")
-    rows = entity_rows(panel.to_numpy())
+    rows = entity_rows(scores)
     codes = np.empty(rows.shape, dtype=np.int8)
     launch(
         level_code_rows,
@@ -87,7 +107,7 @@ def to_levels(
         0 if window is None else window,
         codes,
     )
-    return pd.DataFrame(codes.T, index=panel.index, columns=panel.columns, copy=False)
+    return codes.T
 
 
 def check_decision(
@@ -119,13 +139,8 @@ def crossed_cutoff(codes: pd.DataFrame, cutoffs: Sequence[float], direction: str
     frame = check_index(codes, name="codes")
     lookup = np.array((np.nan, *checked))
     if all(isinstance(dtype, np.dtype) and dtype.kind in "iu" for dtype in set(frame.dtypes)):
-        values = frame.to_numpy()
-        if values.size and (values.min() < 0 or values.max() > 4):
-            raise InvalidInput("codes must be whole numbers from 0 to 4")
-        rows = entity_rows(values, np.int8)
-        crossed = np.empty(rows.shape)
-        launch(cutoff_rows, rows, lookup, crossed)
-        return pd.DataFrame(crossed.T, index=frame.index, columns=frame.columns, copy=False)
+        crossed = cutoff_levels(frame.to_numpy(), checked, direction)
+        return pd.DataFrame(crossed, index=frame.index, columns=frame.columns, copy=False)
     try:
         values = frame.to_numpy(dtype=np.float64, na_value=np.nan)
     except (TypeError, ValueError) as exc:
@@ -133,6 +148,17 @@ def crossed_cutoff(codes: pd.DataFrame, cutoffs: Sequence[float], direction: str
     if not np.isin(values, (0, 1, 2, 3, 4)).all():
         raise InvalidInput("codes must be whole numbers from 0 to 4")
     return pd.DataFrame(lookup[values.astype(np.intp)], index=frame.index, columns=frame.columns)
+
+
+def cutoff_levels(codes: np.ndarray, cutoffs: Sequence[float], direction: str) -> np.ndarray:
+    """:func:`crossed_cutoff` of a (periods, entities) integer array of codes."""
+    checked = _check_cutoffs(cutoffs, direction)
+    if codes.size and (codes.min() < 0 or codes.max() > 4):
+        raise InvalidInput("codes must be whole numbers from 0 to 4")
+    rows = entity_rows(codes, np.int8)
+    crossed = np.empty(rows.shape)
+    launch(cutoff_rows, rows, np.array((np.nan, *checked)), crossed)
+    return crossed.T
 
 
 def _check_cutoffs(cutoffs: Sequence[float], direction: str) -> tuple[float, ...]:

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from alerts.lifecycle import Decisions
-from models.levels import crossed_cutoff, to_levels
+from models.levels import cutoff_levels, level_codes
 from models.registry import build_detector
 from models.rules import parse_steps
 from models.transforms import transform_lag
@@ -90,11 +90,15 @@ def effective_direction(indicator: Indicator, threshold: Threshold) -> str:
 def decide(
     panel: pd.DataFrame, indicator: Indicator, model: str, threshold: Threshold
 ) -> Decisions:
-    """Scores, colour codes and crossed cut-offs of every series of one indicator."""
-    scores = model_scores(panel, indicator, model, threshold)
+    """Scores, colour codes and crossed cut-offs of every series of one indicator.
+
+    The colours are decided on the score array itself (:func:`models.levels.level_codes`):
+    the detector's output is already a checked float panel, so nothing is copied.
+    """
+    scores = model_scores(panel, indicator, model, threshold).to_numpy(dtype="float64")
     direction = effective_direction(indicator, threshold)
     min_periods, of_last = confirmation(threshold)
-    codes = to_levels(
+    codes = level_codes(
         scores,
         threshold.cutoffs(),
         direction,
@@ -102,13 +106,12 @@ def decide(
         min_periods=min_periods,
         of_last=of_last,
     )
-    crossed = crossed_cutoff(codes, threshold.cutoffs(), direction)
     return Decisions(
         periods=pd.DatetimeIndex(panel.index),
         entity_ids=np.asarray(panel.columns, dtype=np.int64),
-        scores=scores.to_numpy(dtype="float64"),
-        codes=codes.to_numpy(dtype="int8"),
-        crossed=crossed.to_numpy(dtype="float64"),
+        scores=scores,
+        codes=codes,
+        crossed=cutoff_levels(codes, threshold.cutoffs(), direction),
     )
 
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from models import SEVERITY_NAMES, InvalidInput, InvalidParameter, crossed_cutoff, to_levels
-from models.levels import check_decision
+from models.levels import check_decision, cutoff_levels, level_codes
 from tests.models.panels import random_panel
 
 NAN = math.nan
@@ -257,3 +257,18 @@ def test_an_infinite_score_is_no_information_like_a_missing_one(make_frame):
     with_inf = to_levels(make_frame([25.0, math.inf, -math.inf, 5.0]), UP, "up")
     with_nan = to_levels(make_frame([25.0, NAN, NAN, 5.0]), UP, "up")
     assert with_inf["firm"].tolist() == with_nan["firm"].tolist() == [2, 2, 2, 0]
+
+
+@pytest.mark.parametrize("of_last", [None, 3])
+def test_level_codes_of_an_array_are_to_levels_of_its_frame(of_last):
+    panel = random_panel(n_periods=50, n_entities=40, seed=6) - 100.0
+    values = panel.to_numpy().copy()
+    values[5, :3] = (math.inf, -math.inf, NAN)
+    frame = panel.copy()
+    frame[:] = values
+    options = {"clear": 1.0, "min_periods": 2, "of_last": of_last}
+    codes = level_codes(values, BOTH, "both", **options)
+    np.testing.assert_array_equal(codes, to_levels(frame, BOTH, "both", **options).to_numpy())
+    as_frame = pd.DataFrame(codes, index=frame.index, columns=frame.columns)
+    expected = crossed_cutoff(as_frame, BOTH, "both").to_numpy()
+    np.testing.assert_array_equal(cutoff_levels(codes, BOTH, "both"), expected)
