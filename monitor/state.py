@@ -282,11 +282,30 @@ def _scores(
         query = query.where(Score.entity_id.in_([int(e) for e in entity_ids]))
     if within is not None:
         query = query.where(Score.entity_id.in_(within))
-    rows = session.execute(query).all()
     columns = ("entity_id", "period", "score", "severity")
+    rows = _raw_rows(session, query)
     if not rows:
         return pd.DataFrame({c: [] for c in columns})
-    return pd.DataFrame(dict(zip(columns, zip(*rows, strict=True), strict=True)))
+    # numpy splits the driver's tuples into typed columns in C (a NULL score becomes NaN);
+    # only the order of the periods matters here, so they stay as the driver gives them.
+    table = np.array(rows, dtype=[(c, t) for c, t in zip(columns, _SCORE_TYPES, strict=True)])
+    return pd.DataFrame({c: table[c] for c in columns})
+
+
+_SCORE_TYPES = (np.int64, object, np.float64, object)
+
+
+def _raw_rows(session: Session, query: Select[Any]) -> list[tuple[Any, ...]]:
+    """The rows of ``query`` straight from the driver: no result object per row."""
+    session.flush()
+    connection = session.connection()
+    compiled = query.compile(connection, compile_kwargs={"literal_binds": True})
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(str(compiled))
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
 
 
 def _state_of(
