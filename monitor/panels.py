@@ -9,7 +9,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sqlalchemy import Select, func, select
-from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 
 from monitor.records import Observation
@@ -76,8 +75,10 @@ def _aggregated_panel(session: Session, query: Select[Any]) -> pd.DataFrame:
     grouped = (
         select(
             rows.c.period,
-            func.array_agg(aggregate_order_by(rows.c.entity_id, rows.c.entity_id)),
-            func.array_agg(aggregate_order_by(rows.c.value, rows.c.entity_id)),
+            # No order within the arrays (a hash aggregate, no sort): both aggregates see
+            # a period's rows in one pass, so the two arrays stay aligned.
+            func.array_agg(rows.c.entity_id),
+            func.array_agg(rows.c.value),
         )
         .group_by(rows.c.period)
         .order_by(rows.c.period)
