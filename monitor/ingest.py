@@ -31,18 +31,17 @@ import itertools
 import json
 import logging
 import re
-import time
 import unicodedata
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -58,6 +57,7 @@ from monitor.observation_writer import (
     row_keys,
 )
 from monitor.periods import PeriodFrequencyError, looks_like_period, parse_periods
+from monitor.progress import Progress, tracked
 from monitor.records import Indicator, JobRun, RejectedRow, Source, utc_now
 from monitor.vocabulary import RunStatus, SourceKind
 
@@ -81,7 +81,6 @@ REPORTED_REJECTIONS = 10_000  # rejected rows kept in the report (all are stored
 DELIMITERS = (",", ";", "\t")
 SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm"}
 QUARANTINE, FAIL = "quarantine", "fail"
-PROGRESS_INTERVAL = 1.0  # seconds between stored progress updates
 POLICIES = frozenset({QUARANTINE, FAIL})
 ALIASES = {
     "indicator": {"indicator", "indicator_code", "指标", "指标代码"},
@@ -176,9 +175,6 @@ class _Cells:
 # ---------------------------------------------------------------------------- entry points
 
 
-Progress = Callable[[float], None]
-
-
 def ingest_file(
     database: Database,
     path: str | Path,
@@ -206,7 +202,7 @@ def ingest_file(
     if path.suffix.lower() in SPREADSHEET_SUFFIXES:
         chunks: Iterator[_Cells] = _spreadsheet_cells(path)
     else:
-        chunks = _csv_chunks(path, chunk_rows, _tracked(database, run_id, started, progress))
+        chunks = _csv_chunks(path, chunk_rows, tracked(database, run_id, started, progress))
     return _ingest(
         database,
         chunks,
@@ -855,37 +851,6 @@ def _open_run(database: Database, source_id: int, file_name: str | None, started
         session.add(run)
         session.flush()
         return run.id
-
-
-def _tracked(
-    database: Database, run_id: int, started: datetime, progress: Progress | None
-) -> Progress:
-    """A progress callback that also stores progress and ETA on the job run.
-
-    The job run is committed before the ingest starts, so the console sees it. On
-    SQLite the ingest's open transaction locks the database file, so there progress is
-    only reported to ``progress`` (the command line's bar).
-    """
-    stores = database.engine.dialect.name != "sqlite"
-    last = [0.0]
-
-    def report(fraction: float) -> None:
-        if progress is not None:
-            progress(fraction)
-        moment = time.monotonic()
-        if not stores or moment - last[0] < PROGRESS_INTERVAL or fraction <= 0:
-            return
-        last[0] = moment
-        elapsed = (utc_now() - started).total_seconds()
-        eta = utc_now() + timedelta(seconds=elapsed * (1 - fraction) / fraction)
-        with database.engine.begin() as connection:
-            connection.execute(
-                update(JobRun.__table__)
-                .where(JobRun.__table__.c.id == run_id)
-                .values(progress=fraction, eta=eta)
-            )
-
-    return report
 
 
 def _fail_run(database: Database, run_id: int, error: str, now: datetime | None) -> None:

@@ -388,7 +388,13 @@ def _backfill(
         )
         changed = dict.fromkeys(touched, first)
     if changed:
-        report.score = score_indicators(database, changed=changed, notify=False, now=now)
+        report.score = score_indicators(
+            database,
+            changed=changed,
+            notify=False,
+            now=now,
+            progress=lambda fraction: progress(pulling + (1 - pulling) * fraction),
+        )
     return report
 
 

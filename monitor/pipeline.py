@@ -29,6 +29,7 @@ from monitor.composites import update_composites
 from monitor.db import Database
 from monitor.derived import update_derived
 from monitor.panels import observation_panel
+from monitor.progress import Progress, tracked
 from monitor.records import Channel, Indicator, JobRun, Observation, Score, Threshold, utc_now
 from monitor.score_writes import score_rows, write_score_rows
 from monitor.scoring import (
@@ -84,12 +85,15 @@ def score_indicators(
     notify: bool = True,
     now: datetime | None = None,
     executor: DaskExecutor | None = None,
+    progress: Progress | None = None,
 ) -> ScoreReport:
     """Score the indicators in ``changed`` (id → earliest changed period), or all of them.
 
     With ``notify`` the events of each indicator's latest period go to the outbox;
     older periods replayed here are history and notify nobody. With an ``executor``
-    the enterprise indicators are scored on it, partitioned by city.
+    the enterprise indicators are scored on it, partitioned by city. The run's
+    progress (indicators done, then composites and stages) is stored on its job run
+    for the console and passed to ``progress`` (a command-line bar).
     """
     now = now or utc_now()
     report = ScoreReport()
@@ -105,8 +109,10 @@ def score_indicators(
         if changed is not None:
             query = query.where(Indicator.id.in_(list(changed)))
         indicators = session.execute(query).all()
+    advance = tracked(database, run.id, now, progress)
+    steps = len(indicators) + 2  # each indicator, then composites, then stages
     try:
-        for indicator_id, level in indicators:
+        for done, (indicator_id, level) in enumerate(indicators):
             since = changed.get(indicator_id) if changed is not None else None
             if executor is not None and level == Level.ENTERPRISE:
                 written, counts = executor.score_indicator(
@@ -118,15 +124,18 @@ def score_indicators(
             report.indicators += 1
             report.scores_written += written
             report.alerts.add(counts)
+            advance((done + 1) / steps)
         # Composites first: an orange or red composite warning can start a shock.
         with database.session() as session:
             report.composites_written = update_composites(session, changed)
+        advance((steps - 1) / steps)
         with database.session() as session:
             report.stages_written = update_stages(session, changed, now=now, notify=notify)
     except Exception as exc:
         _finish(database, report, error=f"{type(exc).__name__}: {exc}")
         raise
     _finish(database, report)
+    advance(1.0)
     logger.info("scoring run %s done: %s", report.job_run_id, report.as_dict())
     return report
 
@@ -138,6 +147,9 @@ def _finish(database: Database, report: ScoreReport, error: str | None = None) -
         run.status = RunStatus.FAILED if error else RunStatus.SUCCEEDED
         run.error = error
         run.rows_read = report.scores_written
+        run.eta = None
+        if not error:
+            run.progress = 1.0
 
 
 #: Entities scored together: bounds the observations held in memory at once (a chunk's

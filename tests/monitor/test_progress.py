@@ -8,6 +8,7 @@ from sqlalchemy import insert
 
 from monitor.db import Database
 from monitor.jobs import recent_runs, run_progress
+from monitor.pipeline import score_indicators
 from monitor.progress import estimate_end, store_progress, tracked
 from monitor.records import JobRun, Source
 from monitor.vocabulary import RunStatus
@@ -85,3 +86,14 @@ def test_tracking_passes_every_fraction_on_and_stores_them_sparingly(database: D
     assert seen == [0.1, 0.2, 0.3, 1.0]
     assert stored_early == 0.1  # the first update is stored, the next wait for the interval
     assert run_progress(database, run_id)["progress"] == 1.0
+
+
+def test_a_scoring_cycle_reports_its_progress_and_ends_at_one(database: Database) -> None:
+    seen: list[float] = []
+
+    report = score_indicators(database, progress=seen.append)
+
+    assert seen[-1] == 1.0 and seen == sorted(seen)
+    with database.session() as session:
+        run = session.get_one(JobRun, report.job_run_id)
+        assert (run.status, run.progress, run.eta) == ("succeeded", 1.0, None)
