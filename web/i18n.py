@@ -5,10 +5,11 @@ from __future__ import annotations
 import math
 from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from babel import Locale, support
-from flask import Flask, request, session
-from flask_babel import Babel, Domain, format_datetime, format_decimal, get_locale
+from flask import Flask, g, has_request_context, request, session
+from flask_babel import Babel, Domain, format_decimal, get_locale
 from flask_login import current_user
 from werkzeug.utils import cached_property
 
@@ -19,6 +20,7 @@ DEFAULT_LOCALE = "zh_CN"
 SUPPORTED_LOCALES = ("zh_CN", "en")
 LANGUAGE_NAMES = {"zh_CN": "中文", "en": "English"}
 DISPLAY_TIMEZONE = "Asia/Shanghai"
+DISPLAY_ZONE = ZoneInfo(DISPLAY_TIMEZONE)
 LOCALE_COOKIE = "clusterwatch_locale"
 SESSION_KEY = "locale"
 
@@ -34,6 +36,16 @@ class TerritoryDomain(Domain):
         locale = get_locale()
         if locale is None:
             return support.NullTranslations()
+        # A page asks hundreds of times; the answer holds for the request's locale.
+        known = g.get("console_translations") if has_request_context() else None
+        if known is not None and known[0] is locale:
+            return known[1]
+        translations = self._translations_for(locale)
+        if has_request_context():
+            g.console_translations = (locale, translations)
+        return translations
+
+    def _translations_for(self, locale: Locale) -> support.NullTranslations:
         names = catalogue_names(locale)
         key = (tuple(names), self.domain[0])
         if key not in self.cache:
@@ -79,8 +91,8 @@ def current_locale() -> str:
 
 
 def local_time(moment: datetime | None) -> str:
-    """An aware UTC time shown in Beijing time."""
-    return "" if moment is None else format_datetime(moment, "yyyy-MM-dd HH:mm")
+    """An aware UTC time shown in Beijing time (digits only: the same in every locale)."""
+    return "" if moment is None else moment.astimezone(DISPLAY_ZONE).strftime("%Y-%m-%d %H:%M")
 
 
 def period_label(period: date | str | None, frequency: str | None = None) -> str:
@@ -98,8 +110,16 @@ def period_label(period: date | str | None, frequency: str | None = None) -> str
 
 
 def number(value: float | None) -> str:
-    """A value with grouping and at most four decimals, in the current locale."""
-    return "" if value is None else format_decimal(value, format="#,##0.####")
+    """A value with grouping and at most four decimals, in the current locale.
+
+    Whole numbers take a shortcut: both console locales group digits by three with
+    a comma, as Python's own format does.
+    """
+    if value is None:
+        return ""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return format_decimal(value, format="#,##0.####")
 
 
 def change_value(value: object) -> str:

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from alerts.workflow import resolve
 from monitor.db import Database
 from monitor.queries import TREND_PERIODS, source_freshness, worst_open_severity
 from monitor.records import Alert, JobRun, Source
@@ -85,3 +86,24 @@ def test_trend_shows_the_last_twelve_months_up_to_the_latest_alert_period(
     months = re.findall(r'<th scope="row">(\d{4}-\d{2})</th>', table[: table.index("</table>")])
     assert len(months) == TREND_PERIODS == 12
     assert months == sorted(months) and months[-1] == f"{latest.year}-{latest.month:02d}"
+
+
+def test_the_heat_map_follows_an_alert_change_at_once_and_is_not_recounted_otherwise(
+    as_viewer: FlaskClient, database: Database, world: World
+) -> None:
+    def cells() -> dict[tuple[str, str], int]:
+        page = as_viewer.get("/").get_data(as_text=True)
+        return {(level, dimension): int(count) for _w, level, dimension, _h, count
+                in CELL.findall(page)}  # fmt: skip
+
+    before = cells()
+    with database.session() as session:
+        alert = session.scalars(
+            select(Alert).where(Alert.status != "resolved", Alert.level == "government")
+        ).first()
+        key = (alert.level, alert.dimension)
+        resolve(session, alert, actor="vera", note="handled")
+    after = cells()
+
+    assert after.get(key, 0) == before[key] - 1
+    assert cells() == after  # unchanged alerts: the kept counts are served again
