@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install run web scheduler test lint format up clean
+.PHONY: help install run web scheduler test messages lint format up clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -29,6 +29,12 @@ scheduler: install ## Run the scheduler alone
 
 test: install ## Run the whole test suite (PostgreSQL too when CLUSTERWATCH_TEST_DATABASE_URL is set)
 	$(BIN)/python -m pytest
+
+messages: install ## Refresh the message catalogues from the code, then translate the new entries
+	$(BIN)/pybabel extract -F web/babel.cfg -k _l -k AlertError -k SourceError \
+		-o web/translations/messages.pot web alerts monitor
+	$(BIN)/pybabel update -i web/translations/messages.pot -d web/translations --no-fuzzy-matching
+	$(BIN)/pybabel compile -d web/translations
 
 lint: install ## Check style with ruff
 	$(BIN)/ruff check .
