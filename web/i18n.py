@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from datetime import date, datetime
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -21,6 +22,7 @@ SUPPORTED_LOCALES = ("zh_CN", "en")
 LANGUAGE_NAMES = {"zh_CN": "中文", "en": "English"}
 DISPLAY_TIMEZONE = "Asia/Shanghai"
 DISPLAY_ZONE = ZoneInfo(DISPLAY_TIMEZONE)
+FOUR_PLACES = Decimal("0.0001")
 LOCALE_COOKIE = "clusterwatch_locale"
 SESSION_KEY = "locale"
 
@@ -112,14 +114,20 @@ def period_label(period: date | str | None, frequency: str | None = None) -> str
 def number(value: float | None) -> str:
     """A value with grouping and at most four decimals, in the current locale.
 
-    Whole numbers take a shortcut: both console locales group digits by three with
-    a comma, as Python's own format does.
+    Both console locales write numbers alike (comma groups of three, a point, a
+    hyphen-minus), so finite values are formatted here, rounded half to even from
+    their shortest decimal form as Babel does; only NaN and infinities go to Babel.
     """
     if value is None:
         return ""
     if isinstance(value, int) and not isinstance(value, bool):
         return f"{value:,}"
-    return format_decimal(value, format="#,##0.####")
+    if not math.isfinite(value):
+        return format_decimal(value, format="#,##0.####")
+    text = f"{Decimal(repr(value)).quantize(FOUR_PLACES, ROUND_HALF_EVEN):,f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
 
 
 def change_value(value: object) -> str:
