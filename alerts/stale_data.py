@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -27,11 +27,13 @@ from sqlalchemy.orm import Session
 from alerts.outbox import enqueue
 from alerts.policy import AlertPolicy, load_policy
 from alerts.routing import Router
-from alerts.staleness import LOCAL_TIME, periods_missed
+from alerts.staleness import LOCAL_TIME
 from alerts.states import Cause, Event
-from monitor.periods import MONTHS_PER_STEP, format_period
+from monitor.periods import format_period
+from monitor.queries import entities_by_id
 from monitor.records import Alert, AlertEvent, Channel, Entity, Indicator, Observation, utc_now
-from monitor.vocabulary import SEVERITY_ORDER, STALE_DATA_MODEL, AlertStatus, Frequency, Severity
+from monitor.staleness import OverdueSeries, overdue_series
+from monitor.vocabulary import SEVERITY_ORDER, STALE_DATA_MODEL, AlertStatus, Severity
 
 #: The colours a silent series climbs through, one per allowance of missed periods.
 STALE_DATA_COLOURS: tuple[Severity, ...] = SEVERITY_ORDER[:3]
@@ -63,51 +65,6 @@ class StaleDataCounts:
         return self.opened + self.escalated + self.resolved
 
 
-@dataclass(frozen=True)
-class _LateSeries:
-    entity_id: int
-    indicator_id: int
-    frequency: str
-    latest: date
-    missed: int
-    allowed: int
-
-
-def late_cutoff(frequency: str, today: date, allowed: int) -> date:
-    """The first day of the earliest period whose value keeps a series on time.
-
-    A series is late when its latest period is before this date.
-    """
-    step = MONTHS_PER_STEP[Frequency(frequency)]
-    index = (today.year * 12 + today.month - 1) // step - allowed
-    months = index * step
-    return date(months // 12, months % 12 + 1, 1)
-
-
-def late_series_of(session: Session, today: date, policy: AlertPolicy) -> list[_LateSeries]:
-    """Every series whose latest value is older than its frequency allows.
-
-    One grouped query per frequency; the database returns only the late series.
-    """
-    late: list[_LateSeries] = []
-    for frequency in Frequency:
-        allowed = policy.stale_after(frequency)
-        latest = func.max(Observation.period)
-        rows = session.execute(
-            select(Observation.entity_id, Observation.indicator_id, latest)
-            .join(Indicator, Indicator.id == Observation.indicator_id)
-            .where(Indicator.frequency == frequency.value)
-            .group_by(Observation.entity_id, Observation.indicator_id)
-            .having(latest < late_cutoff(frequency, today, allowed))
-        ).all()
-        late.extend(
-            _LateSeries(entity_id, indicator_id, frequency.value, period, missed, allowed)
-            for entity_id, indicator_id, period in rows
-            if (missed := periods_missed(period, frequency.value, today)) >= allowed
-        )
-    return late
-
-
 def raise_stale_data_alerts(
     session: Session,
     *,
@@ -124,7 +81,7 @@ def raise_stale_data_alerts(
     if channels is None:
         channels = list(session.scalars(select(Channel).where(Channel.enabled)))
     today = now.astimezone(LOCAL_TIME).date()
-    late = {(s.entity_id, s.indicator_id): s for s in late_series_of(session, today, policy)}
+    late = {(s.entity_id, s.indicator_id): s for s in overdue_series(session, today, policy)}
     open_alerts = {
         (alert.entity_id, alert.indicator_id): alert
         for alert in session.scalars(
@@ -151,11 +108,11 @@ def raise_stale_data_alerts(
             notify(alert, _escalate(alert, series, colour, now))
             counts.escalated += 1
     new = [series for key, series in late.items() if key not in open_alerts]
-    entities = _entities(session, [series.entity_id for series in new])
+    entities = entities_by_id(session, [series.entity_id for series in new])
     indicators = {i.id: i for i in session.scalars(select(Indicator))} if new else {}
     for series in new:
         colour = stale_data_colour(series.missed, series.allowed)
-        assert colour is not None  # late_series_of keeps late series only
+        assert colour is not None  # overdue_series keeps late series only
         alert = _open(
             entities[series.entity_id], indicators[series.indicator_id], series, colour, now
         )
@@ -165,22 +122,13 @@ def raise_stale_data_alerts(
     return counts
 
 
-def _entities(session: Session, ids: Sequence[int]) -> dict[int, Entity]:
-    found: dict[int, Entity] = {}
-    unique = sorted(set(ids))
-    for start in range(0, len(unique), 5000):  # bounded IN lists
-        chunk = unique[start : start + 5000]
-        found.update((e.id, e) for e in session.scalars(select(Entity).where(Entity.id.in_(chunk))))
-    return found
-
-
-def _note(series: _LateSeries) -> str:
+def _note(series: OverdueSeries) -> str:
     latest = format_period(series.latest, series.frequency)
     return f"no value since {latest}; {series.missed} periods missed"
 
 
 def _open(
-    entity: Entity, indicator: Indicator, series: _LateSeries, colour: Severity, now: datetime
+    entity: Entity, indicator: Indicator, series: OverdueSeries, colour: Severity, now: datetime
 ) -> Alert:
     return Alert(
         fingerprint=stale_data_fingerprint(entity.id, indicator.id),
@@ -207,7 +155,7 @@ def _open(
 
 def _event(
     alert: Alert,
-    series: _LateSeries,
+    series: OverdueSeries,
     kind: Event,
     now: datetime,
     *,
@@ -229,7 +177,7 @@ def _event(
     )
 
 
-def _escalate(alert: Alert, series: _LateSeries, colour: Severity, now: datetime) -> AlertEvent:
+def _escalate(alert: Alert, series: OverdueSeries, colour: Severity, now: datetime) -> AlertEvent:
     event = _event(alert, series, Event.ESCALATED, now, to_severity=colour.value)
     alert.severity = colour.value
     if colour.rank > Severity(alert.worst_severity).rank:

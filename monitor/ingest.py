@@ -57,7 +57,7 @@ from monitor.observation_writer import (
     row_keys,
 )
 from monitor.periods import PeriodFrequencyError, looks_like_period, parse_periods
-from monitor.progress import Progress, tracked
+from monitor.progress import Progress, Tracker
 from monitor.records import Indicator, JobRun, RejectedRow, Source, utc_now
 from monitor.vocabulary import RunStatus, SourceKind
 
@@ -202,7 +202,7 @@ def ingest_file(
     if path.suffix.lower() in SPREADSHEET_SUFFIXES:
         chunks: Iterator[_Cells] = _spreadsheet_cells(path)
     else:
-        chunks = _csv_chunks(path, chunk_rows, tracked(database, run_id, started, progress))
+        chunks = _csv_chunks(path, chunk_rows, Tracker(database, run_id, started, progress))
     return _ingest(
         database,
         chunks,

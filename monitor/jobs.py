@@ -30,7 +30,7 @@ from monitor.connectors.base import SourceSpec, pull
 from monitor.db import Database, database_for
 from monitor.errors import IngestError
 from monitor.pipeline import ScoreReport, score_indicators
-from monitor.progress import live_progress, tracked
+from monitor.progress import Tracker, live_progress
 from monitor.records import JobRun, Observation, RejectedRow, Source, utc_now
 from monitor.vocabulary import RunStatus
 
@@ -336,7 +336,7 @@ def backfill(
     run_id = run_id if run_id is not None else open_run(database, "backfill")
     with database.session() as session:
         started = session.get_one(JobRun, run_id).started_at
-    report_progress = tracked(database, run_id, started, progress)
+    report_progress = Tracker(database, run_id, started, progress)
     try:
         report = _backfill(database, first, last, sources, report_progress, now)
     except Exception as exc:

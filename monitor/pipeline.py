@@ -29,7 +29,7 @@ from monitor.composites import update_composites
 from monitor.db import Database
 from monitor.derived import update_derived
 from monitor.panels import observation_panel
-from monitor.progress import Progress, tracked
+from monitor.progress import Progress, Tracker
 from monitor.records import Channel, Indicator, JobRun, Observation, Score, Threshold, utc_now
 from monitor.score_writes import score_rows, write_score_rows
 from monitor.scoring import (
@@ -109,7 +109,7 @@ def score_indicators(
         if changed is not None:
             query = query.where(Indicator.id.in_(list(changed)))
         indicators = session.execute(query).all()
-    advance = tracked(database, run.id, now, progress)
+    advance = Tracker(database, run.id, now, progress)
     steps = len(indicators) + 2  # each indicator, then composites, then stages
     try:
         for done, (indicator_id, level) in enumerate(indicators):
@@ -134,8 +134,9 @@ def score_indicators(
     except Exception as exc:
         _finish(database, report, error=f"{type(exc).__name__}: {exc}")
         raise
-    _finish(database, report)
-    advance(1.0)
+    _finish(database, report)  # stores progress 1.0 with the outcome
+    if progress is not None:
+        progress(1.0)
     logger.info("scoring run %s done: %s", report.job_run_id, report.as_dict())
     return report
 

@@ -138,18 +138,6 @@ class Tracker:
         store_progress(self.database, self.run_id, fraction, eta)
 
 
-def tracked(
-    database: Database,
-    run_id: int,
-    started: datetime,
-    progress: Progress | None = None,
-    *,
-    interval: float = STORE_INTERVAL,
-) -> Tracker:
-    """A ``Tracker`` of run ``run_id``."""
-    return Tracker(database, run_id, started, progress, interval=interval)
-
-
 def _side_engine(database: Database) -> Engine | None:
     """The side database of a SQLite file (created on first use); None in memory."""
     path = database.engine.url.database

@@ -11,25 +11,29 @@ succeeded since.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from alerts.policy import load_policy
+from alerts.policy import AlertPolicy, load_policy
 from alerts.staleness import LOCAL_TIME, periods_missed
-from monitor.periods import format_period
-from monitor.records import Entity, Indicator, JobRun, Observation, Source, utc_now
-from monitor.vocabulary import RunStatus
+from monitor.periods import MONTHS_PER_STEP, format_period
+from monitor.queries import entities_by_id
+from monitor.records import Indicator, JobRun, Observation, Source, utc_now
+from monitor.vocabulary import Frequency, RunStatus
 
 __all__ = [
     "LateSeries",
     "LateSource",
+    "OverdueSeries",
     "last_successes",
+    "late_cutoff",
     "late_series",
     "late_sources",
     "missed_fire",
+    "overdue_series",
 ]
 
 SOURCE_GRACE = timedelta(hours=2)
@@ -65,26 +69,70 @@ class LateSource:
         )
 
 
+@dataclass(frozen=True)
+class OverdueSeries:
+    """A series (by ids) whose latest value is older than its frequency allows."""
+
+    entity_id: int
+    indicator_id: int
+    frequency: str
+    latest: date  # the last period with a value
+    missed: int  # periods ended since without a value
+    allowed: int  # periods the policy lets it miss
+
+
+def late_cutoff(frequency: str, today: date, allowed: int) -> date:
+    """The first day of the earliest period whose value keeps a series on time.
+
+    A series is late when its latest period is before this date.
+    """
+    step = MONTHS_PER_STEP[Frequency(frequency)]
+    index = (today.year * 12 + today.month - 1) // step - allowed
+    months = index * step
+    return date(months // 12, months % 12 + 1, 1)
+
+
+def overdue_series(session: Session, today: date, policy: AlertPolicy) -> list[OverdueSeries]:
+    """Every series whose latest value is older than its frequency allows.
+
+    One grouped query per frequency; the database returns only the late series.
+    """
+    late: list[OverdueSeries] = []
+    for frequency in Frequency:
+        allowed = policy.stale_after(frequency)
+        latest = func.max(Observation.period)
+        rows = session.execute(
+            select(Observation.entity_id, Observation.indicator_id, latest)
+            .join(Indicator, Indicator.id == Observation.indicator_id)
+            .where(Indicator.frequency == frequency.value)
+            .group_by(Observation.entity_id, Observation.indicator_id)
+            .having(latest < late_cutoff(frequency, today, allowed))
+        ).all()
+        late.extend(
+            OverdueSeries(entity_id, indicator_id, frequency.value, period, missed, allowed)
+            for entity_id, indicator_id, period in rows
+            if (missed := periods_missed(period, frequency.value, today)) >= allowed
+        )
+    return late
+
+
 def late_series(session: Session, *, now: datetime | None = None) -> list[LateSeries]:
     """Every (indicator, entity) series that has missed more periods than allowed."""
     now = now or utc_now()
-    today = now.astimezone(LOCAL_TIME).date()
-    policy = load_policy(session)
-    rows = session.execute(
-        select(Indicator.code, Entity.code, Indicator.frequency, func.max(Observation.period))
-        .join(Indicator, Indicator.id == Observation.indicator_id)
-        .join(Entity, Entity.id == Observation.entity_id)
-        .group_by(Indicator.code, Entity.code, Indicator.frequency)
-        .order_by(Indicator.code, Entity.code)
-    ).all()
-    late = []
-    for indicator, entity, frequency, latest in rows:
-        missed = periods_missed(latest, frequency, today)
-        if missed >= policy.stale_after(frequency):
-            late.append(
-                LateSeries(indicator, entity, frequency, format_period(latest, frequency), missed)
-            )
-    return late
+    overdue = overdue_series(session, now.astimezone(LOCAL_TIME).date(), load_policy(session))
+    indicators = {i: code for i, code in session.execute(select(Indicator.id, Indicator.code))}
+    entities = entities_by_id(session, (series.entity_id for series in overdue))
+    late = [
+        LateSeries(
+            indicators[series.indicator_id],
+            entities[series.entity_id].code,
+            series.frequency,
+            format_period(series.latest, series.frequency),
+            series.missed,
+        )
+        for series in overdue
+    ]
+    return sorted(late, key=lambda series: (series.indicator, series.entity))
 
 
 def last_fire(cron: str, now: datetime) -> datetime | None:

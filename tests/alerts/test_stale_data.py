@@ -11,13 +11,13 @@ from alerts.housekeeping import run_housekeeping
 from alerts.messages import build_message
 from alerts.policy import AlertPolicy
 from alerts.stale_data import (
-    late_cutoff,
     raise_stale_data_alerts,
     stale_data_colour,
     stale_data_fingerprint,
 )
 from alerts.staleness import mark_stale
 from monitor.records import Alert, AlertEvent, Channel, Notification, Observation
+from monitor.staleness import late_cutoff
 from monitor.vocabulary import STALE_DATA_MODEL
 
 JUNE_2 = datetime(2024, 6, 2, tzinfo=UTC)  # April and May ended without a March successor

@@ -9,7 +9,7 @@ from sqlalchemy import insert
 from monitor.db import Database
 from monitor.jobs import recent_runs, run_progress
 from monitor.pipeline import score_indicators
-from monitor.progress import estimate_end, store_progress, tracked
+from monitor.progress import Tracker, estimate_end, store_progress
 from monitor.records import JobRun, Source
 from monitor.vocabulary import RunStatus
 
@@ -76,7 +76,7 @@ def test_a_finished_run_shows_its_own_progress_not_the_live_one(database: Databa
 def test_tracking_passes_every_fraction_on_and_stores_them_sparingly(database: Database) -> None:
     run_id = _running_run(database)
     seen: list[float] = []
-    report = tracked(database, run_id, STARTED, seen.append, interval=3600)
+    report = Tracker(database, run_id, STARTED, seen.append, interval=3600)
 
     for fraction in (0.1, 0.2, 0.3):
         report(fraction)
