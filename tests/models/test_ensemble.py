@@ -20,6 +20,9 @@ from models.ensemble import (
 )
 from models.ewma import EwmaDetector
 from tests.models.panels import frame_of, random_panel
+from tests.models.test_calibration import reference_envelope, reference_tail
+from tests.models.test_cusum import reference_cusum
+from tests.models.test_robust_z import reference_robust_z
 
 NAN = math.nan
 
@@ -103,6 +106,47 @@ def run(panel: pd.DataFrame) -> pd.DataFrame:
         Member(CusumDetector(min_periods=4), EnvelopeExceedance(memory=12), 2.0),
     ]
     return EnsembleDetector(members=members, refractory=3).fit(panel).score(panel)
+
+
+def run_members(panel: pd.DataFrame, combine: str, refractory: int) -> pd.DataFrame:
+    members = [
+        Member(RobustZDetector(window=12, min_periods=4), TailProbability(side="both")),
+        Member(CusumDetector(min_periods=4), EnvelopeExceedance(memory=12), 2.0),
+    ]
+    ensemble = EnsembleDetector(members=members, combine=combine, refractory=refractory)
+    return ensemble.fit(panel).score(panel)
+
+
+def reference_ensemble(series: list[float], combine: str, refractory: int) -> list[float]:
+    """The members of ``run_members`` through their plain references, combined one period
+    at a time: weighted maximum or mean of the members present, then the refractory rule."""
+    rarity = reference_tail(reference_robust_z(series, 12, 4), None, "both", 8)
+    envelope = reference_envelope(reference_cusum(series, 0.5, 4.0, None, 4), 12, "both", 2)
+    voices = [(1.0, rarity), (2.0, envelope)]
+    combined = []
+    for t in range(len(series)):
+        present = [weight * scores[t] for weight, scores in voices if not math.isnan(scores[t])]
+        if not present:
+            combined.append(NAN)
+        elif combine == "max":
+            combined.append(max(present))
+        else:
+            combined.append(sum(present) / len(present))
+    result = []
+    for t, score in enumerate(combined):
+        earlier = [s for s in combined[max(0, t - refractory) : t] if not math.isnan(s)]
+        previous = max([0.0, *earlier]) if refractory else 0.0
+        result.append(NAN if math.isnan(score) else max(score - previous, 0.0))
+    return result
+
+
+@pytest.mark.parametrize(("combine", "refractory"), [("max", 0), ("max", 3), ("mean", 5)])
+def test_vectorised_scores_equal_the_per_series_reference(combine, refractory):
+    panel = random_panel(n_periods=48, n_entities=15, seed=24)
+    scores = run_members(panel, combine, refractory)
+    for column in panel.columns:
+        expected = reference_ensemble(panel[column].tolist(), combine, refractory)
+        np.testing.assert_allclose(scores[column], expected, rtol=1e-8, equal_nan=True)
 
 
 def test_scoring_a_prefix_gives_the_prefix_of_the_full_scores():
