@@ -85,3 +85,68 @@ def test_threshold_detector_can_take_a_share_of_the_panel_sum(make_frame):
     frame = make_frame([[1.0, 3.0], [1.0, 1.0]], columns=["a", "b"])
     scores = ThresholdDetector(steps=[{"share_of": "sum"}]).fit(frame).score(frame)
     np.testing.assert_allclose(scores.to_numpy(), [[25.0, 75.0], [50.0, 50.0]])
+
+
+def reference_change(series: list[float], lag: int) -> list[float]:
+    """``100 * (x_t - x_{t-lag}) / |x_{t-lag}|``, NaN without a usable base."""
+    result = []
+    for t, value in enumerate(series):
+        base = series[t - lag] if t >= lag else NAN
+        usable = not (math.isnan(value) or math.isnan(base) or base == 0)
+        result.append(100.0 * (value - base) / abs(base) if usable else NAN)
+    return result
+
+
+def reference_moving_average(series: list[float], window: int) -> list[float]:
+    result = []
+    for t, value in enumerate(series):
+        present = [v for v in series[max(0, t - window + 1) : t + 1] if not math.isnan(v)]
+        result.append(NAN if math.isnan(value) else sum(present) / len(present))
+    return result
+
+
+def reference_fall_from_high(series: list[float], window: int) -> list[float]:
+    """How far below the high of the previous ``window`` periods, in percent of the high."""
+    result = []
+    for t, value in enumerate(series):
+        prior = [v for v in series[max(0, t - window) : t] if not math.isnan(v)]
+        high = max(prior) if prior else NAN
+        usable = not (math.isnan(value) or math.isnan(high) or high == 0)
+        result.append(100.0 * (high - value) / abs(high) if usable else NAN)
+    return result
+
+
+@pytest.mark.parametrize(
+    ("params", "reference"),
+    [
+        (
+            {"transform": "yoy", "steps": [{"fall_from_high": {"window": 6, "percent": True}}]},
+            lambda s: reference_fall_from_high(reference_change(s, 12), 6),
+        ),
+        (
+            {"transform": "pop", "steps": [{"ma": 3}]},
+            lambda s: reference_moving_average(reference_change(s, 1), 3),
+        ),
+        (
+            {"transform": "level", "steps": ["pop", "pop"]},
+            lambda s: reference_change(reference_change(s, 1), 1),
+        ),
+    ],
+    ids=["yoy then fall from high", "pop then moving average", "pop of pop"],
+)
+def test_vectorised_scores_equal_the_per_series_reference(params, reference):
+    panel = random_panel(n_periods=60, n_entities=20, seed=31)
+    scores = ThresholdDetector(**params).fit(panel).score(panel)
+    for column in panel.columns:
+        expected = reference(panel[column].tolist())
+        np.testing.assert_allclose(scores[column], expected, rtol=1e-12, equal_nan=True)
+
+
+def test_the_share_of_the_panel_sum_equals_the_period_by_period_reference():
+    panel = random_panel(n_periods=24, n_entities=9, seed=32)
+    scores = ThresholdDetector(steps=[{"share_of": "sum"}]).fit(panel).score(panel)
+    for period, row in panel.iterrows():
+        present = [v for v in row if not math.isnan(v)]
+        total = sum(present)
+        expected = [NAN if math.isnan(v) or total == 0 else 100.0 * v / total for v in row]
+        np.testing.assert_allclose(scores.loc[period], expected, rtol=1e-12, equal_nan=True)
