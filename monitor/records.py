@@ -279,7 +279,7 @@ class Alert(Base):
         # The dashboard's trend: a range of recent periods, counted from the index alone.
         Index("ix_alert_period_worst", "period", "worst_severity"),
         # Open alerts only: the newest open alerts, and the heat map's colour counts and
-        # the open lists' filters (colour, level, dimension, entity) from the index alone.
+        # the open lists' filters (colour, level, dimension, entity, status) from the index alone.
         Index(
             "ix_alert_open_opened_id",
             "opened_at",
@@ -288,6 +288,7 @@ class Alert(Base):
             "level",
             "dimension",
             "entity_id",
+            "status",
             sqlite_where=text("status != 'resolved'"),
             postgresql_where=text("status != 'resolved'"),
         ),
@@ -297,6 +298,7 @@ class Alert(Base):
             "level",
             "dimension",
             "entity_id",
+            "status",
             sqlite_where=text("status != 'resolved'"),
             postgresql_where=text("status != 'resolved'"),
         ),
