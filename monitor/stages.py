@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from datetime import date, datetime
 from typing import Any
@@ -45,6 +45,7 @@ from models.lifecycle import (
     recommended_policy,
     trailing_growth,
 )
+from models.panel import PERIODS_PER_YEAR
 from models.resilience import shock_episodes, to_frequency
 from models.stages import StageParams, performance_level, trace_stages
 from monitor.errors import ConfigError
@@ -504,10 +505,23 @@ def _store_stage_rows(
     return len(rows)
 
 
-def _floor(periods: Iterable[date], frequency: str) -> pd.DatetimeIndex:
-    """Each period as the start of the ``frequency`` period it falls in."""
-    index = pd.DatetimeIndex(pd.to_datetime(list(periods)))
-    return index.to_period(PERIOD_ALIASES[frequency]).to_timestamp(how="start")
+def _complete_in(
+    periods: Sequence[date], sources: Sequence[str], frequency: str
+) -> pd.DatetimeIndex:
+    """Each period of a ``sources`` frequency as the ``frequency`` period it is complete in.
+
+    A coarser period (a year, a quarter) is complete in the last ``frequency`` period it
+    covers (December, the quarter's last month); a finer or equal one in the period it
+    falls in.
+    """
+    own = 12 // PERIODS_PER_YEAR[frequency]
+    later = np.array([max(12 // PERIODS_PER_YEAR[f] - own, 0) for f in sources], dtype=np.int64)
+    months = pd.DatetimeIndex(pd.to_datetime(list(periods))).to_period("M") + later
+    return (
+        months.to_timestamp(how="start")
+        .to_period(PERIOD_ALIASES[frequency])
+        .to_timestamp(how="start")
+    )
 
 
 def _warning_panel(
@@ -515,8 +529,10 @@ def _warning_panel(
 ) -> pd.DataFrame:
     """True where an orange or red warning fired in the series' dimension that period.
 
-    A warning of another frequency counts in the period it falls in (an annual one in
-    the first month of its year, a monthly one in its quarter or year).
+    A warning of a coarser series counts in the last period it covers, when its figure
+    is complete (an annual one in December, a quarterly one in the quarter's last
+    month): counting it earlier would let later data rewrite stages already shown. A
+    finer one counts in the period it falls in (a monthly one in its quarter or year).
     """
     flags = pd.DataFrame(False, index=panel.index, columns=panel.columns)
     if not config.warning_severities or panel.empty:
@@ -524,7 +540,7 @@ def _warning_panel(
     entity_ids = [int(c) for c in panel.columns]
     first = panel.index[0].date()
     scores = (
-        select(Score.entity_id, Score.period)
+        select(Score.entity_id, Score.period, Indicator.frequency)
         .join(Indicator, Indicator.id == Score.indicator_id)
         .join(Entity, Entity.id == Score.entity_id)
         .where(
@@ -537,22 +553,19 @@ def _warning_panel(
     )
     if config.warning_models:
         scores = scores.where(Score.model.in_(list(config.warning_models)))
-    found = list(session.execute(scores))
+    found = [tuple(row) for row in session.execute(scores)]
     if config.composite_warnings:
-        found += list(
-            session.execute(
-                select(CompositeValue.entity_id, CompositeValue.period).where(
-                    CompositeValue.entity_id.in_(entity_ids),
-                    CompositeValue.severity.in_(list(config.warning_severities)),
-                    CompositeValue.dimension == indicator.dimension,
-                    CompositeValue.period >= first.replace(month=1),
-                )
-            )
+        composites = select(CompositeValue.entity_id, CompositeValue.period).where(
+            CompositeValue.entity_id.in_(entity_ids),
+            CompositeValue.severity.in_(list(config.warning_severities)),
+            CompositeValue.dimension == indicator.dimension,
+            CompositeValue.period >= first.replace(month=1),
         )
+        found += [(e, p, indicator.frequency) for e, p in session.execute(composites)]
     if not found:
         return flags
-    entity_of = [int(e) for e, _ in found]
-    starts = _floor([p for _, p in found], indicator.frequency)
+    entity_of = [int(e) for e, _, _ in found]
+    starts = _complete_in([p for _, p, _ in found], [f for _, _, f in found], indicator.frequency)
     column_of = {int(c): i for i, c in enumerate(panel.columns)}
     rows = panel.index.get_indexer(starts)
     values = flags.to_numpy(copy=True)

@@ -392,6 +392,60 @@ def test_a_yellow_warning_starts_nothing(paper) -> None:
     assert stored_stages(database)["JS"] == [PREP] * 6
 
 
+def _monthly_cluster(database: Database) -> dict[str, int]:
+    """A cluster with flat monthly output for 2019-2021 and an annual indicator beside it."""
+    with database.session() as session:
+        cluster = _entity("CL", "industry", "cluster")
+        output = _indicator("IND_OUTPUT_M", "industry", frequency="M", core=True)
+        entries = _indicator("IND_ENTRIES_A", "industry")
+        session.add_all([cluster, output, entries])
+        session.flush()
+        session.execute(
+            insert(Observation),
+            [
+                {
+                    "indicator_id": output.id,
+                    "entity_id": cluster.id,
+                    "period": date(2019 + m // 12, m % 12 + 1, 1),
+                    "value": 100.0,
+                    "updated_at": NOW,
+                }
+                for m in range(36)
+            ],
+        )
+        return {"CL": cluster.id, "output": output.id, "entries": entries.id}
+
+
+def test_an_annual_warning_arriving_later_leaves_the_months_already_shown(
+    any_database: Database,
+) -> None:
+    ids = _monthly_cluster(any_database)
+    config = StageConfig(alerts=False)
+    with any_database.session() as session:
+        update_stages(session, now=NOW, config=config)
+    shown = stored_stages(any_database)["CL"]
+    assert shown == [PREP] * 36
+    # The 2020 entries, published in 2021, fire an orange warning for the year 2020.
+    with any_database.session() as session:
+        session.add(
+            Score(
+                indicator_id=ids["entries"],
+                entity_id=ids["CL"],
+                model="threshold",
+                period=date(2020, 1, 1),
+                score=-12.0,
+                severity="orange",
+            )
+        )
+    with any_database.session() as session:
+        update_stages(session, {ids["entries"]: date(2020, 1, 1)}, now=NOW, config=config)
+        shock = session.scalars(select(Shock).where(Shock.entity_id == ids["CL"])).one()
+    after = stored_stages(any_database)["CL"]
+    # The year's figure is complete in its last month: the months before keep their stage.
+    assert after[:23] == shown[:23]
+    assert after[23] == ABSORB and shock.start == date(2020, 12, 1)
+
+
 def test_the_configuration_is_kept_in_the_settings_table(paper) -> None:
     database, _ids = paper
     config = StageConfig(
