@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from models import (
+    DETECTORS,
     InvalidInput,
     RobustZDetector,
     ThresholdDetector,
@@ -115,3 +116,62 @@ def test_a_single_series_is_accepted_as_a_one_entity_panel():
     scores = ThresholdDetector(transform="pop").fit(series).score(series)
     assert list(scores.columns) == ["firm"]
     assert scores["firm"].tolist()[1:] == [100.0, 100.0]
+
+
+# --- every detector of the library on the same awkward panels
+
+
+def detector_input(kind: str, panel: pd.DataFrame) -> pd.DataFrame:
+    """The panel as ``kind`` reads it: the forest wants (entity, indicator) columns."""
+    if kind != "forest":
+        return panel
+    paired = panel.copy()
+    paired.columns = pd.MultiIndex.from_product([["firm"], range(panel.shape[1])])
+    return paired
+
+
+def score_with(kind: str, panel: pd.DataFrame) -> pd.DataFrame:
+    frame = detector_input(kind, panel)
+    return DETECTORS[kind]().fit(frame).score(frame)
+
+
+GAPPY = np.random.default_rng(33).normal(100.0, 5.0, (40, 3))
+GAPPY[np.random.default_rng(34).random(GAPPY.shape) < 0.3] = NAN
+DETECTOR_PANELS = {
+    "empty": frame_of(np.empty((0, 3))),
+    "single period": frame_of([[5.0, 6.0, 7.0]]),
+    "all equal": frame_of([[7.0, 7.0, 7.0]] * 40),
+    "all missing": frame_of([[NAN, NAN, NAN]] * 40),
+    "missing values": frame_of(GAPPY),
+    "infinities": frame_of([[1.0, math.inf, 2.0], [2.0, -math.inf, 3.0], [3.0, 4.0, 5.0]] * 14),
+}
+
+
+@pytest.mark.parametrize("case", DETECTOR_PANELS)
+@pytest.mark.parametrize("kind", DETECTORS)
+def test_every_detector_gives_finite_or_missing_scores_of_the_same_shape(kind, case):
+    panel = detector_input(kind, DETECTOR_PANELS[case])
+    scores = score_with(kind, DETECTOR_PANELS[case])
+    assert scores.shape == panel.shape
+    assert scores.index.equals(panel.index) and scores.columns.equals(panel.columns)
+    assert (scores.dtypes == "float64").all()
+    assert not np.isinf(scores.to_numpy()).any()
+
+
+@pytest.mark.parametrize("kind", DETECTORS)
+def test_every_detector_reads_an_infinity_as_a_missing_value(kind):
+    with_inf = DETECTOR_PANELS["infinities"]
+    with_nan = with_inf.replace([math.inf, -math.inf], NAN)
+    pd.testing.assert_frame_equal(score_with(kind, with_inf), score_with(kind, with_nan))
+
+
+@pytest.mark.parametrize("kind", [kind for kind in DETECTORS if kind != "threshold"])
+def test_every_detector_that_looks_back_refuses_a_missing_period_row(kind):
+    panel = frame_of(GAPPY).drop(index=pd.Timestamp("2020-05-01"))
+    with pytest.raises(InvalidInput, match="consecutive"):
+        score_with(kind, panel)
+
+
+def test_the_level_threshold_needs_no_earlier_period_and_scores_the_rows_given():
+    panel = frame_of(GAPPY).drop(index=pd.Timestamp("2020-05-01"))
+    pd.testing.assert_frame_equal(score_with("threshold", panel), panel)
