@@ -217,3 +217,45 @@ def test_lower_frequencies_spread_over_their_months_or_quarters():
     assert quarters["firm"].tolist() == [1.0, 1.0, 1.0, 2.0, 2.0, 2.0]
     with pytest.raises(InvalidParameter):
         to_frequency(frame_of([1.0, 2.0]), "M", "A")
+
+
+def test_a_flat_indicator_gets_no_weight_and_the_index_comes_from_the_others():
+    flat = frame_of([[7.0, 7.0]] * 24)
+    rising = frame_of(np.arange(48.0).reshape(24, 2))
+    panels = {"flat": flat, "rising": rising}
+    frozen = fit_composite(panels, {"flat": "up", "rising": "up"}, "2020-01-01", "2020-12-31")
+    assert frozen.weights == {"flat": 0.0, "rising": 1.0}
+    # rising spans 0..23 over 2020: the index is 100 * x / 23, clipped at 100 after
+    expected = np.clip(np.arange(48.0).reshape(24, 2) / 23.0, 0.0, 1.0) * 100.0
+    np.testing.assert_allclose(frozen.index(panels).to_numpy(), expected)
+
+
+def test_a_single_base_period_gives_a_defined_index():
+    """One year, two firms: x 1, 2 (up) scales to 0, 1; y 3, 6 (down) to 1, 0; each
+    column holds one 0 and one 1, so the entropies are 0 and the weights equal."""
+    x = frame_of([[1.0, 2.0]], frequency="A")
+    panels = {"x": x, "y": x * 3.0}
+    frozen = fit_composite(panels, {"x": "up", "y": "down"}, "2020-01-01", "2020-12-31")
+    assert frozen.weights == {"x": 0.5, "y": 0.5}
+    assert frozen.index(panels).iloc[0].tolist() == [50.0, 50.0]
+
+
+def test_infinities_in_the_indicators_are_read_as_missing_values():
+    rising = frame_of(np.arange(48.0).reshape(24, 2))
+    with_inf = rising.copy()
+    with_inf.iloc[3, 0], with_inf.iloc[5, 1] = math.inf, -math.inf
+    with_nan = with_inf.replace([math.inf, -math.inf], NAN)
+    directions = {"x": "up", "y": "both"}
+    fitted = [
+        fit_composite({"x": x, "y": rising}, directions, "2020-01-01", "2020-12-31")
+        for x in (with_inf, with_nan)
+    ]
+    assert fitted[0] == fitted[1]
+    pd.testing.assert_frame_equal(
+        fitted[0].index({"x": with_inf, "y": rising}), fitted[1].index({"x": with_nan, "y": rising})
+    )
+
+
+def test_an_empty_panel_has_no_base_window_values():
+    with pytest.raises(InvalidInput, match="base window"):
+        fit_composite({"x": frame_of(np.empty((0, 2)))}, {"x": "up"}, "2020-01-01", "2020-12-31")

@@ -130,3 +130,18 @@ def test_no_periods_or_one_region_give_empty_or_missing_results():
     assert isi_pairs(single).shape == (1, 0)
     assert np.isnan(isi_region_mean(single).iloc[0, 0])
     assert np.isnan(isi_mean(single).iloc[0])
+
+
+def test_an_infinite_amount_is_read_as_a_missing_one():
+    with_inf = amounts([[60, math.inf, 30, 70, 50, 50]])
+    with_nan = amounts([[60, NAN, 30, 70, 50, 50]])
+    pd.testing.assert_frame_equal(isi_pairs(with_inf), isi_pairs(with_nan))
+    pd.testing.assert_frame_equal(herfindahl(with_inf), herfindahl(with_nan))
+
+
+def test_the_isi_of_a_period_never_depends_on_other_periods():
+    frame = amounts(np.random.default_rng(5).random((2, 6)).tolist())
+    future = amounts([[1e9, 0, 0, 1e9, 1, 1]]).set_axis([pd.Timestamp("2023-01-01")])
+    longer = pd.concat([frame, future])
+    pd.testing.assert_frame_equal(isi_pairs(longer).iloc[:2], isi_pairs(frame), check_freq=False)
+    pd.testing.assert_frame_equal(isi_pairs(frame.iloc[:1]), isi_pairs(frame).iloc[:1])
