@@ -39,6 +39,12 @@ MODELS: dict[str, tuple[str, Callable[[pd.DataFrame], pd.DataFrame]]] = {
         lambda f: classify_stages(f, StageParams(min_stage_length=5, hold_periods=4)),
     ),
     "stages_annual": ("A", lambda f: classify_stages(f, frequency="A")),
+    "stages_quarterly": ("Q", lambda f: classify_stages(f, frequency="Q")),
+    "stages_seasonal": ("M", lambda f: classify_stages(f, StageParams(seasonal=True))),
+    "stages_warned": (
+        "M",
+        lambda f: classify_stages(f, warnings=f.lt(0.97 * f.shift(1)).where(f.notna())),
+    ),
 }
 
 
