@@ -263,3 +263,58 @@ def test_masks_computed_once_count_every_signal_panel_like_the_full_table():
         counted = count_signals(signals.to_numpy() == 1.0, panel.notna().to_numpy(), masks)
         assert counted == {"A": table.A, "B": table.B, "C": table.C, "D": table.D}
         assert table.A + table.C > 0 and table.B + table.D > 0
+
+
+def reference_table(
+    signals: pd.DataFrame, episodes: list[Episode], window: int
+) -> tuple[dict[str, int], list[float]]:
+    """The monthly A/B/C/D counts and the leads, one entity and one period at a time."""
+
+    def position(stamp: pd.Timestamp) -> int:
+        first = signals.index[0]
+        return (stamp.year - first.year) * 12 + stamp.month - first.month
+
+    n = len(signals)
+    horizon = max(n - 1, max(position(e.start) for e in episodes))
+    counts = dict.fromkeys("ABCD", 0)
+    leads = []
+    for column in signals.columns:
+        mine = [e for e in episodes if e.entity is None or e.entity == column]
+        starts = [position(e.start) for e in mine]
+        spans = [(position(e.start), position(e.end)) for e in mine if e.end is not None]
+        usable = []
+        for t, value in enumerate(signals[column]):
+            inside = any(low <= t <= high for low, high in spans)
+            ahead = any(t < s <= min(t + window, horizon) for s in starts)
+            usable.append(not math.isnan(value) and not inside)
+            if not usable[t] or not (ahead or t + window <= horizon):
+                continue
+            cell = ("A" if ahead else "B") if value == 1.0 else ("C" if ahead else "D")
+            counts[cell] += 1
+        for begin in sorted(starts):
+            low = max(begin - window, 0)
+            if begin <= 0 or begin > horizon or low >= n:
+                continue
+            hits = [t for t in range(low, min(begin, n)) if usable[t] and signals[column].iloc[t]]
+            leads.append(float(begin - hits[0]) if hits else NAN)
+    return counts, leads
+
+
+def test_the_vectorised_table_equals_the_per_entity_reference():
+    rng = np.random.default_rng(35)
+    index = pd.date_range("2016-01-01", periods=48, freq="MS")
+    values = (rng.random((48, 6)) < 0.25).astype(float)
+    values[rng.random(values.shape) < 0.1] = NAN
+    signals = pd.DataFrame(values, index=index, columns=[f"e{n}" for n in range(6)])
+    episodes = [
+        Episode(pd.Timestamp("2017-03-01"), "e1", pd.Timestamp("2017-07-01")),
+        Episode(pd.Timestamp("2018-02-01")),
+        Episode(pd.Timestamp("2018-09-01"), "e4"),
+        Episode(pd.Timestamp("2019-06-01"), "e2", pd.Timestamp("2019-11-01")),
+        Episode(pd.Timestamp("2020-05-01"), "e0"),  # after the panel: sets the horizon
+    ]
+    table = signal_table(signals, episodes, frequency="M", window=9)
+    counts, leads = reference_table(signals, episodes, 9)
+    assert {"A": table.A, "B": table.B, "C": table.C, "D": table.D} == counts
+    assert min(counts.values()) > 0
+    np.testing.assert_array_equal(np.sort(table.leads["lead"].to_numpy()), np.sort(np.array(leads)))
