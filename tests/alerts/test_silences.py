@@ -244,3 +244,59 @@ def test_an_expired_silence_mutes_no_more(database, world, raise_alert, make_set
         assert list_silences(session, later) == []
     assert report.sent == 1
     assert [(s.id, state) for s, state in listed] == [(silence.id, "expired")]
+
+
+def test_a_yearly_shutdown_mutes_in_next_years_window_and_not_after_it(
+    database, world, raise_alert, make_settings, now
+):
+    sent = []
+
+    class Recorder:
+        def send(self, digest, idempotency_key) -> None:
+            sent.extend(n.entity_code for n in digest.notices)
+
+    with database.session() as session:
+        channel = Channel(kind="webhook", target="http://h.example/x", name="hook")
+        session.add(channel)
+        session.flush()
+        shutdown = create_silence(  # set up a year ago for the plant's annual shutdown
+            session,
+            author="李工",
+            reason="年度停产检修",
+            starts_at=local(2023, 6, 30),
+            ends_at=local(2023, 7, 10),
+            entity_ids=[world.firms[0].id],
+            recurrence="yearly",
+            now=local(2023, 6, 1),
+        )
+        during, _ = raise_alert(
+            session, world.firms[0], world.indicators["energy"], channels=[channel]
+        )
+    in_window = deliver_due(  # 1 July 2024: inside the 2024 window
+        database,
+        make_settings(),
+        now=now + timedelta(minutes=1),
+        transport_factory=lambda c, s: Recorder(),
+    )
+    after = now + timedelta(days=14)
+    with database.session() as session:
+        raise_alert(
+            session, world.firms[0], world.indicators["revenue"], at=after, channels=[channel]
+        )
+    past_window = deliver_due(
+        database,
+        make_settings(),
+        now=after + timedelta(minutes=1),
+        transport_factory=lambda c, s: Recorder(),
+    )
+
+    with database.session() as session:
+        muted = session.execute(
+            select(Notification.status, Notification.muted_reason).where(
+                Notification.alert_id == during.id
+            )
+        ).one()
+    assert (in_window.sent, in_window.muted) == (0, 1)
+    assert tuple(muted) == ("silenced", f"silence {shutdown.id} by 李工: 年度停产检修")
+    assert (past_window.sent, past_window.muted) == (1, 0)
+    assert sent == ["F000"]
