@@ -21,7 +21,7 @@ CUTOFFS = (0.0, -5.0, -10.0, -20.0)  # a year-on-year change: lower is riskier
 START = date(2024, 1, 1)
 
 
-def _threshold(min_periods: int = 1) -> Threshold:
+def _threshold(min_periods: int = 1, clear: float | None = None) -> Threshold:
     blue, yellow, orange, red = CUTOFFS
     return Threshold(
         model="threshold",
@@ -31,6 +31,7 @@ def _threshold(min_periods: int = 1) -> Threshold:
         yellow=yellow,
         orange=orange,
         red=red,
+        clear=clear,
         min_periods=min_periods,
     )
 
@@ -38,7 +39,9 @@ def _threshold(min_periods: int = 1) -> Threshold:
 def _decisions(entity_ids: list[int], series: list[list[float]], threshold: Threshold) -> Decisions:
     periods = pd.date_range(START, periods=len(series[0]), freq="MS")
     scores = pd.DataFrame(np.array(series, dtype=float).T, index=periods, columns=entity_ids)
-    codes = to_levels(scores, CUTOFFS, "down", min_periods=threshold.min_periods)
+    codes = to_levels(
+        scores, CUTOFFS, "down", clear=threshold.clear, min_periods=threshold.min_periods
+    )
     return Decisions(
         periods=periods,
         entity_ids=np.array(entity_ids),
@@ -161,6 +164,22 @@ def test_colour_changes_are_escalations_of_one_alert_not_new_alerts(database, wo
     assert alert.flapping is False
     notified = Counter(kind for kind, _status in _notified(database))
     assert notified == {"opened": 1, "escalated": 2, "resolved": 1}
+
+
+def test_a_firing_alert_recovers_only_past_the_clearing_level(database, world):
+    cycle = Cycle(database, world, threshold=_threshold(clear=2.0))
+
+    # yellow, then back above the blue cut-off (0) but short of the clearing level (2)
+    cycle.run([[-6.0, 1.0, 1.5, 3.0]])
+
+    (alert,) = _alerts(database)
+    assert [(e.kind, e.period.month, e.to_severity) for e in alert.events] == [
+        ("opened", 1, "yellow"),
+        ("deescalated", 2, "blue"),
+        ("resolved", 4, None),
+    ]
+    assert (alert.status, alert.resolved_period) == ("resolved", date(2024, 4, 1))
+    assert (alert.events[-1].cause, alert.events[-1].actor) == ("recovered", None)
 
 
 def test_a_flapping_series_is_held_then_tells_once_when_it_settles(database, world):
