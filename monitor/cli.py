@@ -266,6 +266,32 @@ def stages(context: Context, as_json: bool, history: bool) -> None:
             click.echo(f"{code:<12} {row['stage']:<12} since {row['since']}")
 
 
+@main.command("stage-config")
+@click.argument(
+    "file", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@pass_context
+@_fail_on_domain_errors
+def stage_config(context: Context, file: Path | None) -> None:
+    """Print the stage configuration; with FILE (JSON or YAML), set it and reclassify."""
+    from monitor.stages import (
+        load_stage_config,
+        read_stage_config,
+        save_stage_config,
+        update_stages,
+    )
+
+    if file is None:
+        with context.database.session() as session:
+            _echo_json(load_stage_config(session).as_dict())
+        return
+    config = read_stage_config(file)
+    with context.database.session() as session:
+        save_stage_config(session, config)
+        written = update_stages(session, config=config)
+    click.echo(f"stage configuration saved; {written} stage rows rewritten")
+
+
 @main.command()
 @click.option("--entity", help="Only the shocks of this entity code.")
 @click.option("--json", "as_json", is_flag=True)

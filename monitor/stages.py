@@ -30,10 +30,12 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import yaml
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
@@ -161,14 +163,24 @@ class StageConfig:
         if unknown:
             raise ConfigError(f"unknown stage configuration keys: {', '.join(unknown)}")
         values: dict[str, Any] = dict(raw)
-        for name in ("levels", "entities", "warning_severities", "warning_models"):
-            if name in values:
-                values[name] = tuple(values[name])
-        if "entry_indicators" in values:
-            values["entry_indicators"] = tuple(values["entry_indicators"])
-        if "performance" in values:
-            values["performance"] = {k: tuple(v) for k, v in values["performance"].items()}
-        return cls(**values)
+        try:
+            for name in (
+                "levels",
+                "entities",
+                "warning_severities",
+                "warning_models",
+                "entry_indicators",
+            ):
+                if name in values:
+                    values[name] = tuple(_names(name, values[name]))
+            if "performance" in values:
+                values["performance"] = {
+                    k: tuple(_names(f"performance of {k}", v))
+                    for k, v in values["performance"].items()
+                }
+            return cls(**values)
+        except (AttributeError, TypeError) as exc:
+            raise ConfigError(f"stage configuration: {exc}") from exc
 
     def as_dict(self) -> dict[str, Any]:
         """The configuration as plain JSON data."""
@@ -207,6 +219,13 @@ class StageConfig:
         except (TypeError, ModelError) as exc:
             raise ConfigError(f"life-cycle parameters: {exc}") from exc
         return params
+
+
+def _names(name: str, value: Any) -> list[str]:
+    """``value`` as a list of strings; a bare string is refused (it is not a list)."""
+    if isinstance(value, str) or not all(isinstance(item, str) for item in value):
+        raise ConfigError(f"{name} must be a list of names, got {value!r}")
+    return list(value)
 
 
 def _check_params(key: str, overrides: Mapping[str, Any]) -> None:
@@ -249,6 +268,23 @@ def save_stage_config(session: Session, config: StageConfig) -> None:
         session.add(Setting(key=CONFIG_KEY, value=text))
     else:
         row.value = text
+
+
+def read_stage_config(path: Path) -> StageConfig:
+    """A stage configuration from a JSON or YAML file (the keys of ``StageConfig``).
+
+    Raises ``ConfigError`` for an unreadable file, a document that is not a mapping,
+    unknown keys or out-of-range values.
+    """
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ConfigError(f"cannot read the stage configuration {path}: {exc}") from exc
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"the stage configuration {path} must be a mapping of settings")
+    return StageConfig.from_dict(raw)
 
 
 # -- which entities, which series ---------------------------------------------------------

@@ -39,6 +39,7 @@ from monitor.stages import (
     lifecycle_history,
     load_stage_config,
     performance_indicators,
+    read_stage_config,
     save_stage_config,
     stage_history_report,
     stage_report,
@@ -657,3 +658,39 @@ def test_the_command_line_prints_stages_history_and_shocks(
     assert weifang["depth"] == pytest.approx(163 / 900)
     assert "CL-WF-PE" in text.output and "18.1%" in text.output
     assert unknown.exit_code == 1 and "NOPE" in unknown.output
+    assert weifang["recovery_start"] == "2021-01-01"  # when Weifang's cluster entered recovery
+
+
+def test_the_command_line_sets_the_configuration_and_reclassifies(paper, tmp_path: Path) -> None:
+    database, _ids = paper
+    with database.session() as session:
+        update_stages(session, now=NOW)
+    env = {"CLUSTERWATCH_DATABASE_URL": database.url, "CLUSTERWATCH_DATA_DIR": str(tmp_path)}
+    runner = CliRunner()
+    yaml_file = tmp_path / "stages.yaml"
+    yaml_file.write_text("params:\n  government:\n    drop: 0.05\n", encoding="utf-8")
+    bad_file = tmp_path / "bad.json"
+    bad_file.write_text('{"params": {"government": {"drop": 2}}}', encoding="utf-8")
+
+    saved = runner.invoke(main, ["stage-config", str(yaml_file)], env=env)
+    shown = runner.invoke(main, ["stage-config"], env=env)
+    refused = runner.invoke(main, ["stage-config", str(bad_file)], env=env)
+
+    assert saved.exit_code == 0, saved.output
+    # Shandong's 2.2 % dip is below a 5 % drop: its 2020 and 2021 become preparation.
+    assert "2 stage rows rewritten" in saved.output
+    assert stored_stages(database)["SD"] == [PREP] * 6
+    assert json.loads(shown.output)["params"] == {"government": {"drop": 0.05}}
+    assert refused.exit_code == 1 and "drop" in refused.output
+    with database.session() as session:
+        assert load_stage_config(session).params == {"government": {"drop": 0.05}}
+
+
+@pytest.mark.parametrize(
+    "text", ["- levels\n", "levels: government\n", "params: [1]\n", "{not: [yaml"]
+)
+def test_a_configuration_file_of_the_wrong_shape_is_refused(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "stages.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError):
+        read_stage_config(path)
