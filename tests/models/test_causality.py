@@ -9,9 +9,14 @@ import pandas as pd
 import pytest
 
 from models import (
+    LevelShiftDetector,
+    NoveltyDetector,
+    PeerDetector,
     RobustZDetector,
+    SeasonalDetector,
     StageParams,
     ThresholdDetector,
+    VolatilityShiftDetector,
     classify_stages,
     to_levels,
 )
@@ -78,3 +83,33 @@ def test_the_causal_models_see_a_shock_only_from_its_period_on():
     assert (z.iloc[4:30] == 0).all() and z.iloc[30] < -1e6
     assert (stages.iloc[:30] == "preparation").all()
     assert stages.iloc[30] == "absorption"
+
+
+# A new period needs only a bounded trailing window of the history: (detector, periods
+# it reads before the newest one). What the pipeline reads for a new month rests on this.
+TRAILING = {
+    "robust_z_yoy": (RobustZDetector(window=12, min_periods=4, transform="yoy"), 12 + 12),
+    "threshold_rule": (
+        ThresholdDetector(transform="pop", steps=[{"ma": 3}, {"rise_from_low": 12}]),
+        1 + 2 + 12,
+    ),
+    "level_shift": (LevelShiftDetector(window=3, reference=12, min_periods=6), 3 + 12 - 1),
+    "volatility_shift": (VolatilityShiftDetector(window=4, reference=12), 4 + 12 - 1),
+    "seasonal": (SeasonalDetector(cycles=2, window=12, min_periods=4), 12 + 2 * 12 + 1),
+    "novelty": (NoveltyDetector(length=3, memory=20), 20 + 3 - 1),
+    "peers": (PeerDetector(min_peers=3), 0),
+}
+
+
+@pytest.mark.parametrize("model", TRAILING)
+def test_a_new_period_needs_only_the_trailing_window_of_the_history(model):
+    detector, lookback = TRAILING[model]
+    panel = random_panel(n_periods=90, n_entities=15, seed=23)
+    full = detector.fit(panel).score(panel).iloc[-1]
+    recent = panel.iloc[-(lookback + 1) :]
+    newest = detector.fit(recent).score(recent).iloc[-1]
+    assert newest.notna().sum() >= 5
+    pd.testing.assert_series_equal(newest, full, rtol=1e-9)
+    shorter = panel.iloc[-lookback:]
+    if lookback:  # one period less changes some score: the window is not overstated
+        assert not detector.fit(shorter).score(shorter).iloc[-1].equals(full)
