@@ -14,6 +14,7 @@ from monitor.config import PREFIX, Settings
 from monitor.db import Database
 from web import (
     access,
+    alerting_rules,
     alerts,
     api,
     auth,
@@ -80,6 +81,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         api.bp,
         users.bp,
         channels.bp,
+        alerting_rules.bp,
         silences.bp,
         playbooks.bp,
         episodes.bp,

@@ -336,3 +336,93 @@ class PlaybookForm(FlaskForm):
         _l("Response (English, optional)"),
         validators=[Optional(), Length(max=PLAYBOOK_LENGTH, message=_l("The text is too long."))],
     )
+
+
+def _seconds(text: Any) -> IntegerField:
+    return IntegerField(
+        text,
+        validators=[
+            InputRequired(_l("Enter a whole number.")),
+            NumberRange(min=0, message=_l("At least %(min)s.")),
+        ],
+    )
+
+
+def _count(text: Any) -> IntegerField:
+    return IntegerField(
+        text,
+        validators=[
+            InputRequired(_l("Enter a whole number.")),
+            NumberRange(min=1, message=_l("At least %(min)s.")),
+        ],
+    )
+
+
+class PolicyForm(FlaskForm):
+    """The alerting timings and limits (``alerts.policy.AlertPolicy``); repeat in hours."""
+
+    group_wait_seconds = _seconds(_l("Group wait (seconds)"))
+    group_interval_seconds = _seconds(_l("Group interval (seconds)"))
+    repeat_interval_hours = _count(_l("Repeat an unacknowledged alert after (hours)"))
+    flap_max_changes = _count(_l("Flapping: more state changes than"))
+    flap_window_periods = _count(_l("Flapping: within this many periods"))
+    flap_quiet_periods = _count(_l("Flapping: settled after this many quiet periods"))
+    stale_after_monthly = _count(_l("Stale after missed monthly periods"))
+    stale_after_quarterly = _count(_l("Stale after missed quarterly periods"))
+    stale_after_annual = _count(_l("Stale after missed annual periods"))
+
+
+def _severity_choices() -> list[tuple[str, str]]:
+    return [(severity.value, label("severity", severity.value)) for severity in Severity]
+
+
+def _level_choices() -> list[tuple[str, str]]:
+    return [(level.value, label("level", level)) for level in Level]
+
+
+class RouteForm(FlaskForm):
+    """A route: which alerts (matchers) go to which channel, in position order.
+
+    The view fills the channel choices and resolves region and cluster codes to ids.
+    """
+
+    name = StringField(
+        _l("Name"),
+        id="route-name",
+        validators=[InputRequired(_l("Enter a name.")), Length(max=100)],
+    )
+    channel = SelectField(_l("Channel"), coerce=int)
+    position = IntegerField(_l("Position (lower first)"), default=0, validators=[Optional()])
+    levels = SelectMultipleField(_l("Levels"), id="route-levels", validators=[Optional()])
+    dimensions = SelectMultipleField(
+        _l("Dimensions"), id="route-dimensions", validators=[Optional()]
+    )
+    regions = _codes(_l("Region codes"))
+    clusters = _codes(_l("Cluster codes"))
+    min_severity = SelectField(_l("Minimum colour"), id="route-min-severity")
+    continue_matching = BooleanField(_l("Go on to later routes after a match"))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.levels.choices = _level_choices()
+        self.dimensions.choices = [
+            (dimension.value, label("dimension", dimension)) for dimension in Dimension
+        ]
+        self.min_severity.choices = _severity_choices()
+
+
+class InhibitRuleForm(FlaskForm):
+    """An inhibition rule: open warnings at one level mute notices at another."""
+
+    name = StringField(_l("Name (optional)"), id="rule-name", validators=[Length(max=200)])
+    source_level = SelectField(_l("A warning at level"))
+    target_level = SelectField(_l("mutes the notices of level"))
+    equal_dimension = BooleanField(_l("Only of the same dimension"), default=True)
+    same_region = BooleanField(_l("Only inside its region or cluster"), default=True)
+    source_min_severity = SelectField(_l("When the warning is at least"))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.source_level.choices = _level_choices()
+        self.target_level.choices = _level_choices()
+        self.source_min_severity.choices = _severity_choices()
