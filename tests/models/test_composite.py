@@ -259,3 +259,38 @@ def test_infinities_in_the_indicators_are_read_as_missing_values():
 def test_an_empty_panel_has_no_base_window_values():
     with pytest.raises(InvalidInput, match="base window"):
         fit_composite({"x": frame_of(np.empty((0, 2)))}, {"x": "up"}, "2020-01-01", "2020-12-31")
+
+
+def reference_index(panels, directions, weights, bounds, period, entity) -> float:
+    """One cell of the index in plain Python: scale, clip, weigh the components present."""
+    total = weight = 0.0
+    for key, panel in panels.items():
+        value = panel.loc[period, entity]
+        low, high = bounds[key]
+        if math.isnan(value) or not high > low or weights[key] == 0:
+            continue
+        if directions[key] == "up":
+            risk = (value - low) / (high - low)
+        elif directions[key] == "down":
+            risk = (high - value) / (high - low)
+        else:
+            risk = abs(value - (low + high) / 2) / ((high - low) / 2)
+        total += weights[key] * min(max(risk, 0.0), 1.0)
+        weight += weights[key]
+    return 100.0 * total / weight if weight else NAN
+
+
+def test_the_vectorised_index_equals_the_cell_by_cell_reference():
+    panels = {key: random_panel(48, 12, seed=seed) for seed, key in enumerate("xyz", start=40)}
+    directions = {"x": "up", "y": "down", "z": "both"}
+    frozen = fit_composite(panels, directions, "2020-01-01", "2021-12-31")
+    base = {key: panel.loc["2020-01-01":"2021-12-31"] for key, panel in panels.items()}
+    bounds = {
+        key: (np.nanmin(window.to_numpy()), np.nanmax(window.to_numpy()))
+        for key, window in base.items()
+    }
+    index = frozen.index(panels)
+    for period in index.index:
+        for entity in index.columns:
+            expected = reference_index(panels, directions, frozen.weights, bounds, period, entity)
+            assert index.loc[period, entity] == pytest.approx(expected, rel=1e-12, nan_ok=True)
