@@ -18,6 +18,7 @@ from web import (
     alerts,
     api,
     auth,
+    badges,
     channels,
     dashboard,
     entities,
@@ -66,6 +67,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["clusterwatch_settings"] = settings
     storage.init_app(app, Database(app.config["DATABASE_URL"]))
     i18n.init_app(app)
+    badges.init_app(app)
     access.init_app(app)
     csrf = CSRFProtect(app)
     csrf.exempt(api.bp)  # the API authenticates with bearer tokens, not cookies

@@ -8,13 +8,12 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel import Locale, support
-from flask import Flask, g, has_request_context, request, session
-from flask_babel import Babel, Domain, format_decimal, get_locale
+from flask import Flask, request, session
+from flask_babel import format_decimal, get_locale
 from flask_login import current_user
-from werkzeug.utils import cached_property
 
 from monitor.vocabulary import Frequency
+from web.catalogue import ConsoleBabel, catalogue_names, translate, translate_plural
 from web.labels import choices, label
 
 DEFAULT_LOCALE = "zh_CN"
@@ -25,53 +24,6 @@ DISPLAY_ZONE = ZoneInfo(DISPLAY_TIMEZONE)
 FOUR_PLACES = Decimal("0.0001")
 LOCALE_COOKIE = "clusterwatch_locale"
 SESSION_KEY = "locale"
-
-
-class TerritoryDomain(Domain):
-    """Finds a catalogue filed as ``zh_CN`` although Babel names that locale ``zh_Hans_CN``.
-
-    Babel adds the likely script to Chinese locales, so the stock lookup searches
-    ``zh_Hans_CN`` and ``zh`` and never the conventional ``zh_CN`` folder.
-    """
-
-    def get_translations(self) -> support.NullTranslations:
-        locale = get_locale()
-        if locale is None:
-            return support.NullTranslations()
-        # A page asks hundreds of times; the answer holds for the request's locale.
-        known = g.get("console_translations") if has_request_context() else None
-        if known is not None and known[0] is locale:
-            return known[1]
-        translations = self._translations_for(locale)
-        if has_request_context():
-            g.console_translations = (locale, translations)
-        return translations
-
-    def _translations_for(self, locale: Locale) -> support.NullTranslations:
-        names = catalogue_names(locale)
-        key = (tuple(names), self.domain[0])
-        if key not in self.cache:
-            translations = support.Translations()
-            for directory in self.translation_directories:
-                catalogue = support.Translations.load(directory, names, self.domain[0])
-                translations.merge(catalogue)
-                if hasattr(catalogue, "plural"):
-                    translations.plural = catalogue.plural
-            self.cache[key] = translations
-        return self.cache[key]
-
-
-class ConsoleBabel(Babel):
-    @cached_property
-    def domain_instance(self) -> Domain:
-        return TerritoryDomain(domain=self.domain)
-
-
-def catalogue_names(locale: Locale) -> list[str]:
-    """Folder names to try for ``locale``, most specific first: zh_CN, zh_Hans_CN, zh."""
-    names = [f"{locale.language}_{locale.territory}"] if locale.territory else []
-    names += [str(locale), locale.language]
-    return list(dict.fromkeys(names))
 
 
 def select_locale() -> str:
@@ -154,6 +106,10 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LOCALE)
     app.config.setdefault("BABEL_DEFAULT_TIMEZONE", DISPLAY_TIMEZONE)
     ConsoleBabel(app, locale_selector=select_locale)
+    # Templates call _() a few hundred times a page: straight to the request's catalogue.
+    app.jinja_env.install_gettext_callables(
+        gettext=translate, ngettext=translate_plural, newstyle=True
+    )
     app.context_processor(_template_helpers)
     app.jinja_env.filters.update(
         local_time=local_time, period=period_label, number=number, change_value=change_value

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask import has_request_context
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 
@@ -20,6 +21,7 @@ from monitor.vocabulary import (
     Stage,
     Transform,
 )
+from web.catalogue import request_translations
 
 LABELS: dict[str, dict[str, LazyString]] = {
     "level": {
@@ -100,6 +102,10 @@ LABELS: dict[str, dict[str, LazyString]] = {
         "score": _l("Scoring cycle"),
         "backfill": _l("Backfill"),
     },
+    "badge": {
+        "synthetic": _l("Synthetic data"),
+        "synthetic_hint": _l("Synthetic demo data, not real statistics"),
+    },
     "run_status": {
         RunStatus.RUNNING: _l("Running"),
         RunStatus.SUCCEEDED: _l("Succeeded"),
@@ -108,12 +114,25 @@ LABELS: dict[str, dict[str, LazyString]] = {
 }
 
 
+# (catalogue, kind, value) -> translated name: a page of 50 alerts asks for 200 names.
+# Keyed by the catalogue itself (kept alive by the key), one per locale for the process.
+_NAMES: dict[tuple[object, str, str], str] = {}
+
+
 def label(kind: str, value: str | None) -> str:
     """The translated name of ``value`` in vocabulary ``kind``; unknown values as they are."""
     if value is None:
         return ""
     found = LABELS.get(kind, {}).get(value)
-    return str(found) if found is not None else str(value)
+    if found is None:
+        return str(value)
+    if not has_request_context():
+        return str(found)
+    key = (request_translations(), kind, value)
+    name = _NAMES.get(key)
+    if name is None:
+        name = _NAMES[key] = str(found)
+    return name
 
 
 def choices(kind: str) -> list[tuple[str, str]]:
