@@ -1,6 +1,7 @@
 """The stages page: where each government and industry entity stands in its shock cycle,
-a swimlane timeline of every entity's stages over the periods, and the life-cycle stage
-with its recommended policy for clusters."""
+a swimlane timeline of every entity's stages over the periods, the life-cycle stage
+with its recommended policy for clusters, and each entity's latest shock with its
+measures."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ from flask import Blueprint, abort, render_template, request
 from flask.typing import ResponseReturnValue
 
 from monitor.queries import current_stages
+from monitor.shocks import list_shocks
 from monitor.stages import stage_history_report
 from monitor.vocabulary import Level, Stage
+from web.entities import SHOCK_CAUSES, SHOCK_OUTCOMES
 from web.i18n import current_locale
 from web.labels import label
 from web.storage import db
@@ -39,6 +42,18 @@ def swimlanes(history: list[dict[str, Any]], codes: set[str]) -> dict[str, dict[
     return lanes
 
 
+def latest_shocks(shocks: list[dict[str, Any]], codes: set[str]) -> list[dict[str, Any]]:
+    """The latest shock of each entity in ``codes``, under way ones first, newest first."""
+    latest: dict[str, dict[str, Any]] = {}
+    for shock in shocks:
+        code = shock["entity"]["code"]
+        if code in codes and (code not in latest or shock["start"] > latest[code]["start"]):
+            latest[code] = shock
+    return sorted(
+        latest.values(), key=lambda shock: (shock["end"] is None, shock["start"]), reverse=True
+    )
+
+
 @bp.get("/")
 def index() -> ResponseReturnValue:
     level = request.args.get("level") or None
@@ -53,6 +68,9 @@ def index() -> ResponseReturnValue:
         "stages/index.html",
         rows=rows,
         lanes=lanes,
+        shocks=latest_shocks(list_shocks(db(), locale=locale), codes),
+        shock_outcomes=SHOCK_OUTCOMES,
+        shock_causes=SHOCK_CAUSES,
         level=level,
         stage=stage,
         level_choices=[(value, label("level", value)) for value in STAGE_LEVELS],
