@@ -16,11 +16,12 @@ from alerts.errors import AlertError
 from alerts.states import ChannelType
 from alerts.testsend import test_send
 from monitor.queries import Page
-from monitor.records import Channel, Delivery
+from monitor.records import Channel, Delivery, Entity
 from monitor.vocabulary import Dimension, Level, Role, Severity
 from web.access import require_role, safe_next
 from web.alert_errors import alert_error_text
 from web.forms import ChannelForm, ResendForm, RunNowForm, UserActionForm
+from web.silences import resolve_codes, split_codes
 from web.storage import db
 
 bp = Blueprint("channels", __name__, url_prefix="/channels")
@@ -39,9 +40,14 @@ def _form() -> ChannelForm:
 @require_role(Role.ADMIN)
 def index() -> ResponseReturnValue:
     channels = list(db().scalars(select(Channel).order_by(Channel.name)))
+    region_ids = {region for channel in channels for region in channel.regions or []}
+    region_codes = dict(
+        db().execute(select(Entity.id, Entity.code).where(Entity.id.in_(region_ids))).all()
+    )
     return render_template(
         "channels/index.html",
         channels=channels,
+        region_codes=region_codes,
         form=_form(),
         action=UserActionForm(),
         send_form=RunNowForm(),
@@ -61,6 +67,12 @@ def create() -> ResponseReturnValue:
         return redirect(url_for("channels.index"))
     levels = [value for value in request.form.getlist("levels") if value in set(Level)]
     dimensions = [value for value in request.form.getlist("dimensions") if value in set(Dimension)]
+    regions, unknown = resolve_codes(
+        db(), split_codes(form.regions.data), Entity, Entity.level == Level.GOVERNMENT
+    )
+    if unknown:
+        flash(gettext("Unknown code: %(codes)s", codes=", ".join(unknown)), "error")
+        return redirect(url_for("channels.index"))
     try:
         create_channel(
             db(),
@@ -68,9 +80,11 @@ def create() -> ResponseReturnValue:
             name=form.name.data or "",
             target=form.target.data or "",
             secret=form.secret.data or None,
+            locale=form.locale.data,
             min_severity=form.min_severity.data or Severity.BLUE,
             levels=levels,
             dimensions=dimensions,
+            regions=regions,
         )
     except AlertError as exc:
         flash(alert_error_text(exc), "error")

@@ -35,7 +35,7 @@ from wtforms.validators import (
 from monitor.connectors.base import KINDS as SOURCE_KINDS
 from monitor.users import MAX_USERNAME_LENGTH
 from monitor.vocabulary import Dimension, Direction, Level, Role, Severity
-from web.i18n import SUPPORTED_LOCALES
+from web.i18n import LANGUAGE_NAMES, SUPPORTED_LOCALES
 from web.labels import label
 
 NOTE_LENGTH = 2000
@@ -256,10 +256,18 @@ class ChannelForm(FlaskForm):
         validators=[InputRequired(_l("Enter an email address or URL.")), Length(max=2000)],
     )
     secret = StringField(_l("Signing secret (optional)"), validators=[Optional(), Length(max=500)])
+    locale = SelectField(_l("Language of the messages"), default=SUPPORTED_LOCALES[0])
     min_severity = SelectField(_l("Minimum colour"))
+    regions = StringField(
+        _l("Region codes"),
+        id="channel-regions",
+        validators=[Optional(), Length(max=2000)],
+        description=_l("Codes separated by commas or spaces."),
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.locale.choices = [(code, LANGUAGE_NAMES[code]) for code in SUPPORTED_LOCALES]
         self.min_severity.choices = [
             (severity.value, label("severity", severity.value)) for severity in Severity
         ]

@@ -61,6 +61,41 @@ def test_admin_creates_a_channel_with_filters(
     assert "省工信厅值班" in page and "橙色预警" in page
 
 
+def test_a_channel_can_write_in_english_and_take_one_regions_alerts_only(
+    as_admin: FlaskClient, database: Database, world: World
+) -> None:
+    created = as_admin.post(
+        "/channels/",
+        data={
+            "name": "Qingdao liaison",
+            "kind": "email",
+            "target": "liaison@example.cn",
+            "locale": "en",
+            "min_severity": "blue",
+            "regions": "QD",
+        },
+    )
+    unknown = as_admin.post(
+        "/channels/",
+        data={
+            "name": "x",
+            "kind": "email",
+            "target": "x@example.cn",
+            "min_severity": "blue",
+            "regions": "WF-POWER",
+        },
+        follow_redirects=True,
+    )
+
+    assert created.status_code == 302
+    assert "WF-POWER" in unknown.get_data(as_text=True)  # a cluster is not a region
+    with database.session() as session:
+        channel = session.scalars(select(Channel)).one()
+        assert (channel.locale, channel.regions) == ("en", [world.entities["QD"]])
+    page = as_admin.get("/channels/").get_data(as_text=True)
+    assert "QD" in page and "English" in page
+
+
 @pytest.mark.parametrize(
     ("target", "message"),
     [("https://ok.example.org/", "测试消息已送达"), ("https://fail.example.org/", "HTTP 503")],
