@@ -171,6 +171,23 @@ def test_noise_on_a_growing_quarterly_series_never_leaves_preparation():
     assert (stages == PREP).all().all()
 
 
+def test_a_quarterly_shock_goes_round_the_whole_cycle():
+    # Three flat years at 100, a fall to 80 over two quarters, a year at the bottom,
+    # a climb back over four quarters. Quarterly defaults: 2-quarter means, a 4 % drop,
+    # a 2 % slope tolerance, a 4 % rebound, back within 2 % for 2 quarters.
+    path = np.r_[np.full(12, 100.0), 90, 80, 80, 80, 80, 85, 90, 95, 100, np.full(11, 100.0)]
+    stages = classify_stages(frame_of(path, frequency="Q"), frequency="Q")["firm"]
+    assert runs(stages) == [PREP, ABSORB, ADAPT, RECOVER, PREP]
+    # 2023Q1: the mean (100 + 90) / 2 = 95 is 5 % below the baseline.
+    assert stages.index[stages.eq(ABSORB)][0] == pd.Timestamp("2023-01-01")
+    # 2023Q4: the level stays at 80, the fall has stopped.
+    assert stages.index[stages.eq(ADAPT)][0] == pd.Timestamp("2023-10-01")
+    # 2024Q3: (85 + 90) / 2 = 87.5 is 7.5 % above the trough of 80.
+    assert stages.index[stages.eq(RECOVER)][0] == pd.Timestamp("2024-07-01")
+    # Back at 100 in 2025Q2 and Q3: preparation from 2025Q4.
+    assert stages.loc["2025-10-01":].eq(PREP).all() and stages.loc["2025-07-01"] == RECOVER
+
+
 def test_a_stage_lasts_at_least_the_minimum_stage_length():
     params = StageParams(min_stage_length=8)
     stages = classify_stages(shock_series("V", 0.0), params)["firm"]
