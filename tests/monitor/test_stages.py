@@ -23,6 +23,8 @@ from monitor.records import (
     Alert,
     AlertEvent,
     Channel,
+    CompositeValue,
+    CompositeVersion,
     Entity,
     Indicator,
     Notification,
@@ -373,6 +375,49 @@ def test_an_orange_warning_in_the_core_dimension_starts_a_shock(paper) -> None:
         shock = session.scalars(select(Shock).where(Shock.entity_id == ids["JS"])).one()
     assert stored_stages(database)["JS"][2] == ABSORB
     assert shock.cause == "warning" and shock.start == YEARS[2]
+
+
+def _red_composite(database: Database, entity_id: int, dimension: str, period: date) -> None:
+    with database.session() as session:
+        version = CompositeVersion(
+            level="government",
+            base_start=YEARS[0],
+            base_end=YEARS[-1],
+            overall_method="entropy",
+        )
+        session.add(version)
+        session.flush()
+        session.add(
+            CompositeValue(
+                entity_id=entity_id,
+                dimension=dimension,
+                period=period,
+                value=90.0,
+                severity="red",
+                version_id=version.id,
+            )
+        )
+
+
+def test_a_red_composite_index_of_the_core_dimension_starts_a_shock(paper) -> None:
+    database, ids = paper
+    _red_composite(database, ids["JS"], "economic", YEARS[2])
+    with database.session() as session:
+        update_stages(session, now=NOW, config=StageConfig(composite_warnings=False))
+    assert stored_stages(database)["JS"] == [PREP] * 6
+    with database.session() as session:
+        update_stages(session, now=NOW)
+        shock = session.scalars(select(Shock).where(Shock.entity_id == ids["JS"])).one()
+    assert stored_stages(database)["JS"][2] == ABSORB
+    assert shock.cause == "warning" and shock.start == YEARS[2]
+
+
+def test_a_composite_index_of_another_dimension_starts_nothing(paper) -> None:
+    database, ids = paper
+    _red_composite(database, ids["JS"], "trade", YEARS[2])
+    with database.session() as session:
+        update_stages(session, now=NOW)
+    assert stored_stages(database)["JS"] == [PREP] * 6
 
 
 def test_a_yellow_warning_starts_nothing(paper) -> None:
