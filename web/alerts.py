@@ -8,10 +8,11 @@ from flask_babel import gettext, ngettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from alerts.errors import AlertError
 from alerts.playbooks import playbook_for
-from alerts.workflow import acknowledge, resolve
+from alerts.workflow import acknowledge, resolution_summary, resolve
 from monitor.queries import (
     MAX_PER_PAGE,
     AlertFilters,
@@ -23,7 +24,7 @@ from monitor.queries import (
     open_alert_counts,
     thresholds_for,
 )
-from monitor.records import Alert
+from monitor.records import Alert, Channel, Notification
 from monitor.vocabulary import AlertStatus, Level, Role
 from web.access import require_role, safe_next
 from web.charts import alert_chart
@@ -103,6 +104,35 @@ def bulk_acknowledge() -> ResponseReturnValue:
     return redirect(target)
 
 
+#: How each notification status reads on the alert page.
+NOTICE_STATUS_LABELS = {
+    "pending": _l("waiting"),
+    "sending": _l("sending"),
+    "sent": _l("sent"),
+    "dead": _l("given up"),
+    "inhibited": _l("inhibited"),
+    "silenced": _l("silenced"),
+    "held": _l("held (flapping)"),
+    "skipped": _l("skipped"),
+}
+NOTICES_SHOWN = 200
+
+
+def _notifications(alert: Alert) -> list[tuple[Notification, str]]:
+    """The alert's notifications with their channel's name, oldest first."""
+    return [
+        (notification, name)
+        for notification, name in db().execute(
+            select(Notification, Channel.name)
+            .join(Channel, Notification.channel_id == Channel.id)
+            .options(selectinload(Notification.event))
+            .where(Notification.alert_id == alert.id)
+            .order_by(Notification.id)
+            .limit(NOTICES_SHOWN)
+        )
+    ]
+
+
 @bp.get("/<int:alert_id>")
 def detail(alert_id: int) -> ResponseReturnValue:
     alert = _alert_or_404(alert_id)
@@ -114,6 +144,9 @@ def detail(alert_id: int) -> ResponseReturnValue:
         synthetic=synthetic,
         threshold=thresholds_for(db(), alert.indicator, alert.model),
         playbook=playbook_for(db(), alert),
+        summary=resolution_summary(alert),
+        notifications=_notifications(alert),
+        notice_status_labels=NOTICE_STATUS_LABELS,
         acknowledge_form=AcknowledgeForm(),
         resolve_form=ResolveForm(),
         can_acknowledge=current_user.can(Role.OPERATOR) and alert.status == AlertStatus.FIRING,
