@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from alerts.dispatch import LEASE, deliver_due
+from alerts.dispatch import LEASE
 from alerts.outbox import enqueue
 from monitor.records import Channel, Delivery, Notification
 from tests.alerts.conftest import CONSOLE_URL
@@ -28,7 +28,7 @@ def _wait_for(condition, timeout: float = 30.0) -> None:
 
 
 def test_killed_mid_batch_the_rest_is_delivered_after_restart_and_nothing_is_lost(
-    database, make_settings, seed_alert, webhook_server, tmp_path, now
+    database, seed_alert, webhook_server, tmp_path, now
 ):
     with database.session() as session:
         channels = [
@@ -49,13 +49,20 @@ def test_killed_mid_batch_the_rest_is_delivered_after_restart_and_nothing_is_los
     with database.session() as session:
         before = Counter(session.scalars(select(Delivery.status)))
     webhook_server.delay = 0.0
-    report = deliver_due(database, make_settings(), now=moment + LEASE + timedelta(seconds=1))
+    restarted = start_worker(  # a new process, once the killed one's lease has run out
+        database.url,
+        base_url=CONSOLE_URL,
+        data_dir=tmp_path,
+        now=moment + LEASE + timedelta(seconds=1),
+    )
+    output, errors = restarted.communicate(timeout=60)
 
     assert worker.returncode == -signal.SIGKILL
+    assert restarted.returncode == 0, errors
     assert sum(before.values()) == CHANNELS  # every group was formed before the kill
     assert 0 < before["sent"] < CHANNELS  # killed in the middle
     assert before["sending"] <= 1  # the one in flight keeps its claim
-    assert report.sent == CHANNELS - before["sent"]
+    assert int(output.split()[0]) == CHANNELS - before["sent"]  # what the restart sent
     with database.session() as session:
         keys = {d.idempotency_key for d in session.scalars(select(Delivery))}
         statuses = Counter(session.scalars(select(Notification.status)))
