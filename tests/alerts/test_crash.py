@@ -28,8 +28,9 @@ def _wait_for(condition, timeout: float = 30.0) -> None:
 
 
 def test_killed_mid_batch_the_rest_is_delivered_after_restart_and_nothing_is_lost(
-    database, seed_alert, webhook_server, tmp_path, now
+    any_database, seed_alert, webhook_server, tmp_path, now
 ):
+    database = any_database
     with database.session() as session:
         channels = [
             Channel(kind="webhook", target=webhook_server.url(f"/c{n}"), name=f"c{n}")
