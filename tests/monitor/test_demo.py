@@ -290,8 +290,28 @@ def test_the_real_figures_themselves_raise_warnings():
 # ---------------------------------------------------------------------------- stages
 
 
+def test_every_region_and_industry_has_a_performance_series_to_be_staged_on():
+    frame = history()
+    cores = {code: item["level"] for code, item in indicators().items() if item.get("core")}
+    observed = set(zip(frame["indicator"], frame["entity"], strict=True))
+    staged_levels = {Level.GOVERNMENT.value, Level.INDUSTRY.value}
+    unstaged = [
+        item["code"]
+        for item in catalog()["entities"]
+        if item["level"] in staged_levels
+        and not any(
+            level == item["level"] and (code, item["code"]) in observed
+            for code, level in cores.items()
+        )
+    ]
+    assert unstaged == []
+
+
 def core_series() -> pd.DataFrame:
-    cores = [code for code, item in indicators().items() if item.get("core")]
+    """The monthly performance series: those of Shandong, its cities and the industries."""
+    cores = [
+        code for code, item in indicators().items() if item.get("core") and item["frequency"] == "M"
+    ]
     return pd.concat([series(code) for code in cores], axis=1)
 
 
