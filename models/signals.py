@@ -209,13 +209,32 @@ def signal_table(
     values = data.to_numpy()
     if not np.isin(values[~np.isnan(values)], (0.0, 1.0)).all():
         raise InvalidInput("signals must be 1 (signal), 0 (none) or NaN (no observation)")
-    timeline, masks, inside = _masks(data, listed, frequency, width, horizon)
-    signal = values == 1.0
-    cells = _cells(signal, ~np.isnan(values), masks)
-    by_entity = pd.DataFrame(
-        {name: cell.sum(axis=0) for name, cell in cells.items()}, index=data.columns
+    return _table(
+        values == 1.0,
+        ~np.isnan(values),
+        data.columns,
+        _masks(data, listed, frequency, width, horizon),
     )
-    leads = timeline.leads(listed, signal & ~np.isnan(values) & ~inside, width)
+
+
+def _table(
+    signal: np.ndarray, observed: np.ndarray, columns: pd.Index, masks: EpisodeMasks
+) -> SignalTable:
+    cells = _cells(signal, observed, masks)
+    by_entity = pd.DataFrame(
+        {name: cell.sum(axis=0) for name, cell in cells.items()}, index=columns
+    )
+    windows = masks.windows
+    lead = lead_times(signal, observed, masks)
+    leads = pd.DataFrame(
+        {
+            "episode": windows.episode,
+            "entity": columns.to_numpy()[windows.column],
+            "start": pd.DatetimeIndex(windows.start),
+            "caught": ~np.isnan(lead),
+            "lead": lead,
+        }
+    )
     totals = {name: int(by_entity[name].sum()) for name in _COUNTS}
     return SignalTable(**totals, leads=leads, by_entity=by_entity)
 
@@ -227,11 +246,30 @@ class EpisodeMasks:
     ``ahead``: a shock starts within the window after the cell; ``eligible``: the cell
     may count (outside a shock, and its window resolved). A backtest replaying many
     settings over one panel computes these once and counts each setting with
-    :func:`count_signals`.
+    :func:`count_signals` and :func:`lead_times`. ``inside``: the cell lies in a shock;
+    ``windows``: the (entity, episode) pairs whose window holds a period of the panel.
     """
 
     ahead: np.ndarray
     eligible: np.ndarray
+    inside: np.ndarray
+    windows: LeadWindows
+
+
+@dataclass(frozen=True)
+class LeadWindows:
+    """One element per (entity, episode) pair whose signalling window meets the panel.
+
+    ``episode``: the episode's number in the list; ``column``: the entity's column;
+    ``start``: the episode's start; ``begin``: its period position; ``low``: the first
+    position of its window.
+    """
+
+    episode: np.ndarray
+    column: np.ndarray
+    start: np.ndarray
+    begin: np.ndarray
+    low: np.ndarray
 
 
 def episode_masks(
@@ -248,7 +286,7 @@ def episode_masks(
     width = (
         default_window(frequency) if window is None else require_int("window", window, minimum=1)
     )
-    return _masks(data, as_episodes(episodes), frequency, width, horizon)[1]
+    return _masks(data, as_episodes(episodes), frequency, width, horizon)
 
 
 def count_signals(signal: np.ndarray, observed: np.ndarray, masks: EpisodeMasks) -> dict[str, int]:
@@ -259,16 +297,41 @@ def count_signals(signal: np.ndarray, observed: np.ndarray, masks: EpisodeMasks)
     return {name: int(cell.sum()) for name, cell in _cells(signal, observed, masks).items()}
 
 
+def lead_times(signal: np.ndarray, observed: np.ndarray, masks: EpisodeMasks) -> np.ndarray:
+    """Periods from the first signal to the start of each pair of ``masks.windows``.
+
+    NaN where no signal came in the pair's window. Signals inside a shock or on missing
+    cells do not count. The leads of :func:`signal_table` with the masks' episodes.
+    """
+    windows = masks.windows
+    usable = signal & observed & ~masks.inside
+    n_periods = usable.shape[0]
+    if not len(windows.column):
+        return np.zeros(0)
+    rows = np.arange(n_periods)[:, None]
+    # The first signalling position at or after each cell (n_periods when none follows).
+    following = np.minimum.accumulate(np.where(usable, rows, n_periods)[::-1], axis=0)[::-1]
+    first = following[windows.low, windows.column]
+    caught = first < np.minimum(windows.begin, n_periods)
+    return np.where(caught, windows.begin - first, np.nan).astype(np.float64)
+
+
 def _masks(
     data: pd.DataFrame, listed: list[Episode], frequency: str, width: int, horizon: object
-) -> tuple[_Timeline, EpisodeMasks, np.ndarray]:
+) -> EpisodeMasks:
     if horizon is None and listed:
         horizon = max(episode.start for episode in listed)  # the table is complete so far
     timeline = _Timeline(data, frequency, horizon)
-    starts, inside = timeline.mark(listed)
+    pairs = timeline.pairs(listed)
+    starts, inside = timeline.mark(pairs)
     ahead = timeline.shock_ahead(starts, width)
     resolved = ahead | (np.arange(len(data))[:, None] + width <= timeline.horizon)
-    return timeline, EpisodeMasks(ahead=ahead, eligible=resolved & ~inside), inside
+    return EpisodeMasks(
+        ahead=ahead,
+        eligible=resolved & ~inside,
+        inside=inside,
+        windows=timeline.windows(pairs, width),
+    )
 
 
 def _cells(signal: np.ndarray, observed: np.ndarray, masks: EpisodeMasks) -> dict[str, np.ndarray]:
@@ -308,20 +371,16 @@ def propose_threshold(
     values = np.abs(data.to_numpy()) if direction == "both" else data.to_numpy()
     if np.isnan(values).all():
         raise InvalidInput("the panel has no values to take percentiles of")
-    listed = as_episodes(episodes)
+    masks = episode_masks(data, episodes, frequency=frequency, window=window, horizon=horizon)
+    observed = ~np.isnan(values)
     rows: list[dict[str, Any]] = []
     thresholds: dict[float, float | pd.Series] = {}
     for p in tried:
         q = 100.0 - p if direction == "down" else p
         threshold = _percentile(values, q, data.columns, per_entity)
         thresholds[p] = threshold
-        table = signal_table(
-            signal_panel(data, threshold, direction),
-            listed,
-            frequency=frequency,
-            window=window,
-            horizon=horizon,
-        )
+        signal = signal_panel(data, threshold, direction).to_numpy() == 1.0
+        table = _table(signal, observed, data.columns, masks)
         shown = float(threshold.median()) if isinstance(threshold, pd.Series) else threshold
         rows.append({"percentile": p, "threshold": shown, **table.as_dict()})
     candidates = pd.DataFrame(rows).set_index("percentile")
@@ -392,37 +451,64 @@ class _Timeline:
         self.data = data
         self.months = 12 // PERIODS_PER_YEAR[frequency]
         self.n_periods = len(data)
+        first = data.index[0] if self.n_periods else None
+        self._first = (first.year, first.month) if first is not None else (0, 1)
         last = self.n_periods - 1
         if horizon is not None and self.n_periods:
             last = max(last, self.position(_timestamp(horizon, "horizon")))
         self.horizon = last  # the last position whose shocks are known
-        self._positions: dict[Hashable, int] | None = None
 
     def position(self, stamp: pd.Timestamp) -> int:
         """The position of the period containing ``stamp`` (negative before the panel)."""
-        first = self.data.index[0]
-        months = (stamp.year - first.year) * 12 + stamp.month - first.month
+        year, month = self._first
+        months = (stamp.year - year) * 12 + stamp.month - month
         return months // self.months
 
-    def mark(self, episodes: list[Episode]) -> tuple[np.ndarray, np.ndarray]:
+    def pairs(self, episodes: list[Episode]) -> _Pairs:
+        """Every (episode, column) an episode covers: a global one every column."""
+        n_columns = len(self.data.columns)
+        positions = {column: n for n, column in enumerate(self.data.columns)}
+        numbers, columns, begins, finishes, starts = [], [], [], [], []
+        for number, episode in enumerate(episodes if self.n_periods else ()):
+            column = -1 if episode.entity is None else positions.get(episode.entity)
+            if column is None:
+                continue  # an entity not in the panel
+            numbers.append(number)
+            columns.append(column)
+            begins.append(self.position(episode.start))
+            finishes.append(self.position(episode.end) if episode.end is not None else _NO_END)
+            starts.append(episode.start)
+        column = np.asarray(columns, dtype=np.int64)
+        every = column < 0
+        width = np.where(every, n_columns, 1)
+        owner = np.repeat(np.arange(len(column)), width)  # each pair's episode, in order
+        offset = np.arange(len(owner)) - np.repeat(np.cumsum(width) - width, width)
+        start = np.empty(len(starts), dtype=object)
+        start[:] = starts
+        return _Pairs(
+            episode=np.asarray(numbers, dtype=np.int64)[owner],
+            column=np.where(every[owner], offset, column[owner]),
+            begin=np.asarray(begins, dtype=np.int64)[owner],
+            finish=np.asarray(finishes, dtype=np.int64)[owner],
+            start=start[owner],
+        )
+
+    def mark(self, pairs: _Pairs) -> tuple[np.ndarray, np.ndarray]:
         """Shock starts on positions ``0 .. horizon`` and the panel cells inside a shock."""
-        columns = self.data.columns
-        starts = np.zeros((max(self.horizon + 1, 0), len(columns)), dtype=bool)
-        inside = np.zeros((self.n_periods, len(columns)), dtype=bool)
+        n_columns = len(self.data.columns)
+        starts = np.zeros((max(self.horizon + 1, 0), n_columns), dtype=bool)
+        inside = np.zeros((self.n_periods, n_columns), dtype=bool)
         if not self.n_periods:
             return starts, inside
-        for episode in episodes:
-            hit = self._columns(episode)
-            if hit is None:
-                continue
-            begin = self.position(episode.start)
-            if 0 <= begin <= self.horizon:
-                starts[begin, hit] = True
-            if episode.end is not None:
-                finish = self.position(episode.end)
-                low, high = max(begin, 0), min(finish, self.n_periods - 1)
-                if low <= high:
-                    inside[low : high + 1, hit] = True
+        known = (pairs.begin >= 0) & (pairs.begin <= self.horizon)
+        starts[pairs.begin[known], pairs.column[known]] = True
+        low = np.maximum(pairs.begin, 0)
+        high = np.minimum(pairs.finish, self.n_periods - 1)
+        spans = (pairs.finish != _NO_END) & (low <= high)
+        edges = np.zeros((self.n_periods + 1, n_columns), dtype=np.int64)
+        np.add.at(edges, (low[spans], pairs.column[spans]), 1)
+        np.add.at(edges, (high[spans] + 1, pairs.column[spans]), -1)
+        inside[:] = np.cumsum(edges, axis=0)[:-1] > 0
         return starts, inside
 
     def shock_ahead(self, starts: np.ndarray, width: int) -> np.ndarray:
@@ -434,47 +520,32 @@ class _Timeline:
         begin = np.minimum(rows + 1, stop)
         return (seen[stop] - seen[begin]) > 0
 
-    def leads(self, episodes: list[Episode], signal: np.ndarray, width: int) -> pd.DataFrame:
-        """Per (entity, episode): whether a signal came in the window before, and how early."""
-        records = []
-        columns = self.data.columns
-        for number, episode in enumerate(episodes if self.n_periods else ()):
-            hit = self._columns(episode)
-            if hit is None:
-                continue
-            begin = self.position(episode.start)
-            low = max(begin - width, 0)
-            if begin <= 0 or begin > self.horizon or low >= self.n_periods:
-                continue  # no period of the panel lies in its window
-            window = signal[low:begin][:, hit]
-            caught = window.any(axis=0)
-            first = low + np.argmax(window, axis=0)
-            lead = np.where(caught, begin - first, np.nan)
-            for offset, column in enumerate(np.flatnonzero(hit)):
-                records.append(
-                    {
-                        "episode": number,
-                        "entity": columns[column],
-                        "start": episode.start,
-                        "caught": bool(caught[offset]),
-                        "lead": float(lead[offset]),
-                    }
-                )
-        names = ["episode", "entity", "start", "caught", "lead"]
-        return pd.DataFrame.from_records(records, columns=names)
+    def windows(self, pairs: _Pairs, width: int) -> LeadWindows:
+        """The pairs whose window (``width`` periods before the start) meets the panel."""
+        low = np.maximum(pairs.begin - width, 0)
+        kept = (pairs.begin > 0) & (pairs.begin <= self.horizon) & (low < self.n_periods)
+        return LeadWindows(
+            episode=pairs.episode[kept],
+            column=pairs.column[kept],
+            start=pairs.start[kept],
+            begin=pairs.begin[kept],
+            low=low[kept],
+        )
 
-    def _columns(self, episode: Episode) -> np.ndarray | None:
-        columns = self.data.columns
-        if episode.entity is None:
-            return np.ones(len(columns), dtype=bool)
-        if self._positions is None:  # a dict: many episodes, each found without a scan
-            self._positions = {column: n for n, column in enumerate(columns)}
-        position = self._positions.get(episode.entity)
-        if position is None:
-            return None
-        hit = np.zeros(len(columns), dtype=bool)
-        hit[position] = True
-        return hit
+
+#: The end position of an episode whose end is not known.
+_NO_END = np.iinfo(np.int64).min
+
+
+@dataclass(frozen=True)
+class _Pairs:
+    """Parallel arrays, one element per (episode, column) an episode covers."""
+
+    episode: np.ndarray
+    column: np.ndarray
+    begin: np.ndarray
+    finish: np.ndarray
+    start: np.ndarray
 
 
 def _episode(start: object, entity: object, end: object, number: int) -> Episode:

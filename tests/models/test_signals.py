@@ -16,6 +16,7 @@ from models.signals import (
     count_signals,
     default_window,
     episode_masks,
+    lead_times,
     propose_threshold,
     signal_panel,
     signal_table,
@@ -263,6 +264,8 @@ def test_masks_computed_once_count_every_signal_panel_like_the_full_table():
         counted = count_signals(signals.to_numpy() == 1.0, panel.notna().to_numpy(), masks)
         assert counted == {"A": table.A, "B": table.B, "C": table.C, "D": table.D}
         assert table.A + table.C > 0 and table.B + table.D > 0
+        leads = lead_times(signals.to_numpy() == 1.0, panel.notna().to_numpy(), masks)
+        np.testing.assert_array_equal(leads, table.leads["lead"].to_numpy())
 
 
 def reference_table(
