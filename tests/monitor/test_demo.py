@@ -14,21 +14,27 @@ import yaml
 from numpy.lib.stride_tricks import sliding_window_view
 from sqlalchemy import func, select
 
-from monitor.catalog import load_catalog
+from monitor.catalog import apply_catalog, load_catalog
 from monitor.demo import DEMO_LAST_PERIOD, extend_demo, generate_period, load_demo
+from monitor.demo.episodes import DEMO_LABEL, SHOCKS, demo_episodes
 from monitor.demo.generate import (
+    EPISODES,
     FIRM_COUNT,
     ISI_2022,
     SEED,
     TABLE1_ENTRIES,
     TABLE3_EXPORT_COMPLEXITY,
     build_firms,
+    crisis,
+    episode,
     firm_records,
     generate_history,
+    month_index,
 )
-from monitor.demo.load import CATALOG_PATH, LOADED_KEY
+from monitor.demo.load import CATALOG_PATH, DEMO_SOURCE, LOADED_KEY, _firm_data
+from monitor.episodes import reference_episodes
 from monitor.periods import next_period, parse_periods
-from monitor.records import Entity, Observation, Setting
+from monitor.records import Entity, Episode, Observation, Setting
 from monitor.vocabulary import Dimension, Level
 
 CUTS = ("blue", "yellow", "orange", "red")
@@ -338,6 +344,73 @@ def test_the_current_view_shows_entities_in_different_stages():
     assert calm.sum() >= 0.6 * len(calm)
 
 
+# ---------------------------------------------------------------------------- episodes
+
+
+def _months(start: date, end: date | None) -> tuple[int, int]:
+    return month_index(start), month_index(end) if end else month_index(DEMO_LAST_PERIOD)
+
+
+def test_every_planted_shock_is_dated_from_its_first_to_its_last_month():
+    episodes = demo_episodes()
+    assert set(SHOCKS) == set(EPISODES) == {e.shock for e in episodes} - {"crisis"}
+    for name in SHOCKS:
+        ((start, end),) = {(e.start, e.end) for e in episodes if e.shock == name}
+        first, last = _months(start, end)
+        assert episode(name, np.array([first - 1.0])) == 0.0 < episode(name, np.array([first]))
+        assert episode(name, np.array([float(last)])) > 0.0
+        if end is not None:
+            assert episode(name, np.array([last + 1.0])) == 0.0
+    trade = [e for e in episodes if e.shock == "trade_war"]
+    assert {(e.entity, e.dimension) for e in trade} == {("SD", "trade"), ("SD", "technology")}
+    assert trade[0].start == date(2018, 4, 1) and trade[0].end == date(2021, 5, 1)
+    assert {"economic", "trade"} <= {e.dimension for e in episodes if e.shock == "pandemic"}
+    late = [e for e in episodes if e.shock in ("weifang_2026", "dongying_2025")]
+    assert {e.entity for e in late} == {"SD-WF", "SD-DY", "CAT-PCM"}
+    assert all(e.end is None for e in late)  # still under way at the end of the history
+
+
+def test_each_firm_crisis_is_dated_for_that_firm_until_it_settles():
+    firms, traits = build_firms()
+    hit = {firms[i].code: traits.crisis_start[i] for i in np.flatnonzero(traits.crisis_start >= 0)}
+    crises = [e for e in demo_episodes() if e.shock == "crisis"]
+    assert {e.entity for e in crises} == set(hit)
+    for item in crises:
+        begun = np.array([hit[item.entity]])
+        first = month_index(item.start)
+        assert first == begun[0] and crisis(np.array([first - 1.0]), begun)[0] == 0.0
+        if item.end is not None:
+            settled = crisis(np.array([month_index(item.end) + 1.0]), begun)[0]
+            assert settled == crisis(np.array([month_index(item.end) + 12.0]), begun)[0]
+    assert all(e.label.endswith(DEMO_LABEL) for e in demo_episodes())
+
+
+def _catalog_and_firms(database) -> None:
+    with database.session() as session:
+        load_catalog(session, CATALOG_PATH, actor=DEMO_SOURCE)
+        apply_catalog(session, _firm_data(), actor=DEMO_SOURCE)
+
+
+def test_a_demo_loaded_before_it_had_episodes_gets_them_dated_once(database, now):
+    _catalog_and_firms(database)
+    with database.session() as session:
+        session.add(Setting(key=LOADED_KEY, value=json.dumps({"last_period": "2026-09-01"})))
+    report = load_demo(database, now=now)
+    assert not report.loaded and report.episodes == len(demo_episodes())
+    assert "shock episodes were dated" in report.message
+    with database.session() as session:
+        rows = session.scalars(select(Episode)).all()
+        assert len(rows) == len(demo_episodes())
+        assert {row.author for row in rows} == {DEMO_SOURCE}
+        pandemic = reference_episodes(session, Level.ENTERPRISE, Dimension.ECONOMIC)
+        firms_hit = {ref.entity for ref in pandemic if ref.start == pd.Timestamp("2020-01-01")}
+        assert len(firms_hit) == FIRM_COUNT  # the province's episode covers every firm
+    again = load_demo(database, now=now)
+    assert again.episodes == 0 and "nothing was done" in again.message
+    with database.session() as session:
+        assert session.scalar(select(func.count()).select_from(Episode)) == len(demo_episodes())
+
+
 # ---------------------------------------------------------------------------- loading
 
 
@@ -355,8 +428,12 @@ def test_load_demo_loads_everything_once(database, now):
         assert session.scalar(real) == 3 * 6 + 5 * 6 + 13
         state = json.loads(session.get(Setting, LOADED_KEY).value)
         assert state["last_period"] == DEMO_LAST_PERIOD.isoformat()
+        dated = session.scalar(select(func.count()).select_from(Episode))
+        assert dated == report.episodes == len(demo_episodes())
     again = load_demo(database, now=now)
-    assert not again.loaded and again.ingest is None
+    assert not again.loaded and again.ingest is None and again.episodes == 0
     assert "already loaded" in again.message
+    with database.session() as session:
+        assert session.scalar(select(func.count()).select_from(Episode)) == dated
     month = extend_demo(database, next_period(DEMO_LAST_PERIOD, "M"), now=now)
     assert month.rejected == 0 and month.inserted == len(generate_period(date(2026, 10, 1)))
