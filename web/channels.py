@@ -20,6 +20,7 @@ from monitor.records import Channel, Delivery, Entity
 from monitor.vocabulary import Dimension, Level, Role, Severity
 from web.access import require_role, safe_next
 from web.alert_errors import alert_error_text
+from web.alerts import NOTICE_STATUS_LABELS
 from web.forms import ChannelForm, ResendForm, RunNowForm, UserActionForm
 from web.silences import resolve_codes, split_codes
 from web.storage import db
@@ -146,7 +147,9 @@ def log(channel_id: int) -> ResponseReturnValue:
         .offset((page_number - 1) * LOG_PER_PAGE)
     )
     page = Page(items=list(rows), total=total, page=page_number, per_page=LOG_PER_PAGE)
-    return render_template("channels/log.html", channel=channel, page=page)
+    return render_template(
+        "channels/log.html", channel=channel, page=page, status_labels=NOTICE_STATUS_LABELS
+    )
 
 
 @bp.get("/dead")

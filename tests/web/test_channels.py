@@ -127,6 +127,21 @@ def test_disabling_and_the_delivery_log(
     assert "HTTP 410 Gone" in log and "failed" in log
 
 
+def test_the_delivery_log_names_each_status_in_the_users_language(
+    as_admin: FlaskClient, database: Database, world: World
+) -> None:
+    _create(as_admin, "https://hooks.example.org/cw")
+    with database.session() as session:
+        channel_id = session.scalars(select(Channel.id)).one()
+        session.add(Delivery(channel_id=channel_id, group_key="g", idempotency_key="k2",
+                             status="dead", attempts=8, last_error="HTTP 500"))  # fmt: skip
+    as_admin.post("/language", data={"locale": "en", "next": "/"})
+
+    log = as_admin.get(f"/channels/{channel_id}/log").get_data(as_text=True)
+
+    assert "<td>given up</td>" in log
+
+
 def _dead_letter(database: Database, world: World) -> int:
     """A webhook notification about the Weifang alert that was given up after five tries."""
     with database.session() as session:
