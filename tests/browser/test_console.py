@@ -132,6 +132,7 @@ def test_pages_fit_a_phone_screen(page: Any) -> None:
         ("otto", "/episodes/", "17-episodes"),
         ("vera", "/tokens/", "18-tokens"),
         ("otto", "/channels/dead", "19-dead-letters"),
+        ("ada", "/alerting/", "20-alerting-rules"),
     ],
 )
 def test_every_page_renders_without_serious_accessibility_violations(
