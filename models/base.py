@@ -10,12 +10,19 @@ from __future__ import annotations
 
 import inspect
 from abc import ABC, abstractmethod
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
 import pandas as pd
 
 from models.errors import InvalidParameter, NotFittedError
 from models.panel import as_panel
+from models.transforms import transform_lag
+
+#: What a score is, for whoever cuts it into colours (:attr:`Detector.orientation`).
+VALUE = "value"
+SIGNED = "signed"
+RISK = "risk"
+ORIENTATIONS: tuple[str, ...] = (VALUE, SIGNED, RISK)
 
 
 class Detector(ABC):
@@ -28,6 +35,12 @@ class Detector(ABC):
     entities_ : pandas.Index
         The entity columns of that history.
     """
+
+    #: What the score is: ``"value"`` the (transformed) value itself, whose cut-offs apply
+    #: in the indicator's direction; ``"signed"`` a deviation, positive above the usual
+    #: level, that a caller turns by the indicator's direction; ``"risk"`` a score that
+    #: is larger when riskier whatever the direction (a distance, a spread ratio, a rarity).
+    orientation: ClassVar[str]
 
     @classmethod
     def param_names(cls) -> tuple[str, ...]:
@@ -76,6 +89,22 @@ class Detector(ABC):
         self.validate()
         panel = as_panel(frame, name="frame")
         return self._score(panel).astype("float64")
+
+    def lookback(self) -> int | None:
+        """How many periods before a period its score reads, transform included.
+
+        Scoring the last ``lookback() + 1`` periods gives the newest period the score a
+        whole history gives it. ``None`` (the default) means the whole history: a
+        recursion without kept state, a calibration with unlimited memory, a fit.
+        """
+        return None
+
+    def _transform_lag(self) -> int:
+        """The periods the detector's ``transform`` looks back (0 for a stream)."""
+        frequency = getattr(self, "frequency", None)
+        if frequency is None:
+            return 0
+        return transform_lag(getattr(self, "transform", "level"), frequency)
 
     def is_fitted(self) -> bool:
         """Whether ``fit`` has run."""

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from models.base import Detector
+from models.base import RISK, Detector
 from models.calibration import Calibration, TailProbability
 from models.checks import require_choice, require_int, require_real
 from models.cusum import CusumDetector
@@ -95,7 +95,15 @@ class EnsembleDetector(Detector):
     members_ : list of Member
         The members with their detectors fitted (fresh copies; the parameters are left
         untouched).
+
+    Notes
+    -----
+    Calibrated scores are never negative and grow with rarity (``orientation`` "risk").
+    A member reading the whole history (EWMA, CUSUM) or a calibration with unlimited
+    ``memory`` (the default members' both) makes the ensemble read it too.
     """
+
+    orientation = RISK
 
     def __init__(
         self,
@@ -127,6 +135,20 @@ class EnsembleDetector(Detector):
         if self.members is None:
             return default_members(self.transform, self.frequency)
         return self.members
+
+    def lookback(self) -> int | None:
+        """The farthest member's look back plus its calibration's memory, plus the refractory.
+
+        None when a member's detector or calibration reads the whole history.
+        """
+        reaches = []
+        for member in self._resolved_members():
+            reach = member.detector.lookback()
+            memory = member.calibration.get_params().get("memory")
+            if reach is None or memory is None:
+                return None
+            reaches.append(reach + int(memory))
+        return max(reaches) + int(self.refractory)
 
     def _fit(self, history: pd.DataFrame) -> None:
         fitted = []

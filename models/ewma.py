@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from models.base import Detector
+from models.base import SIGNED, Detector
 from models.checks import require_int, require_real
 from models.errors import InvalidParameter
 from models.series import check_transform, model_values, prior_count, prior_mean_std, safe_scale
@@ -56,8 +56,11 @@ class EwmaDetector(Detector):
     Notes
     -----
     The chart compares a panel with itself, so it learns nothing at ``fit``: score a
-    panel that includes the reference history.
+    panel that includes the reference history. Each score rests on every earlier
+    value (the recursion keeps no state between calls): :meth:`lookback` is None.
     """
+
+    orientation = SIGNED
 
     def __init__(
         self,

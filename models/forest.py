@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from sklearn.ensemble import IsolationForest
 
-from models.base import Detector
+from models.base import RISK, Detector
 from models.checks import require_int
 from models.errors import InvalidInput, InvalidParameter
 from models.series import check_transform, model_values
@@ -79,6 +79,8 @@ class ForestDetector(Detector):
     forests_ : dict
         Per entity with enough history: its forest, indicators and gap fillers.
     """
+
+    orientation = RISK
 
     def __init__(
         self,

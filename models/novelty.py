@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from models.base import Detector
+from models.base import RISK, Detector
 from models.checks import require_int
 from models.errors import InvalidParameter
 from models.series import check_transform, model_values
@@ -53,6 +53,8 @@ class NoveltyDetector(Detector):
     The work grows with ``memory`` x periods x entities: one vectorised pass per lag.
     """
 
+    orientation = RISK
+
     def __init__(
         self,
         length: int = 3,
@@ -76,6 +78,10 @@ class NoveltyDetector(Detector):
         if memory < exclusion:
             raise InvalidParameter(f"memory ({memory}) cannot be below the exclusion ({exclusion})")
         check_transform(self.transform, self.frequency)
+
+    def lookback(self) -> int:
+        """The farthest neighbour's start and the transform's lag."""
+        return int(self.memory) + int(self.length) - 1 + self._transform_lag()
 
     def _score(self, frame: pd.DataFrame) -> pd.DataFrame:
         values = model_values(frame, self.transform, self.frequency)

@@ -12,7 +12,7 @@ from collections.abc import Hashable, Mapping
 import numpy as np
 import pandas as pd
 
-from models.base import Detector
+from models.base import SIGNED, Detector
 from models.checks import require_int
 from models.errors import InvalidParameter
 from models.series import (
@@ -61,6 +61,8 @@ class PeerDetector(Detector):
     nothing.
     """
 
+    orientation = SIGNED
+
     def __init__(
         self,
         groups: Mapping[Hashable, Hashable] | None = None,
@@ -80,6 +82,10 @@ class PeerDetector(Detector):
             )
         require_int("min_peers", self.min_peers, minimum=2)
         check_transform(self.transform, self.frequency)
+
+    def lookback(self) -> int:
+        """The transform's lag: each period is compared within itself."""
+        return self._transform_lag()
 
     def _score(self, frame: pd.DataFrame) -> pd.DataFrame:
         values = model_values(frame, self.transform, self.frequency)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from models.base import Detector
+from models.base import SIGNED, Detector
 from models.checks import require_int
 from models.entity_rows import entity_rows
 from models.errors import InvalidParameter
@@ -63,6 +63,8 @@ class RobustZDetector(Detector):
     panel that includes the reference history.
     """
 
+    orientation = SIGNED
+
     def __init__(
         self,
         window: int = 24,
@@ -81,6 +83,10 @@ class RobustZDetector(Detector):
         if min_periods > window:
             raise InvalidParameter(f"min_periods ({min_periods}) cannot exceed window ({window})")
         transform_lag(self.transform, self.frequency)
+
+    def lookback(self) -> int:
+        """The window and the transform's lag."""
+        return int(self.window) + self._transform_lag()
 
     def _score(self, frame: pd.DataFrame) -> pd.DataFrame:
         check_regular(frame.index, self.frequency)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from models.base import Detector
+from models.base import SIGNED, Detector
 from models.checks import require_int
 from models.errors import InvalidParameter
 from models.robust_z import robust_z_scores
@@ -60,6 +60,8 @@ class SeasonalDetector(Detector):
         The season length used.
     """
 
+    orientation = SIGNED
+
     def __init__(
         self,
         period: int | None = None,
@@ -88,6 +90,11 @@ class SeasonalDetector(Detector):
 
     def _fit(self, history: pd.DataFrame) -> None:
         self.period_ = season_length(self.period, self.frequency)
+
+    def lookback(self) -> int:
+        """The residual window, the seasons voting on the step, and the transform's lag."""
+        period = season_length(self.period, self.frequency)
+        return int(self.window) + int(self.cycles) * period + 1 + self._transform_lag()
 
     def _score(self, frame: pd.DataFrame) -> pd.DataFrame:
         values = model_values(frame, self.transform, self.frequency)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from models.base import Detector
+from models.base import RISK, SIGNED, Detector
 from models.checks import require_int
 from models.errors import InvalidParameter
 from models.robust_z import prior_median_mad
@@ -78,6 +78,8 @@ class LevelShiftDetector(Detector):
         The entity columns of that history.
     """
 
+    orientation = SIGNED
+
     def __init__(
         self,
         window: int = 3,
@@ -99,6 +101,10 @@ class LevelShiftDetector(Detector):
         if not isinstance(self.standardize, bool):
             raise InvalidParameter(f"standardize must be True or False, got {self.standardize!r}")
         check_transform(self.transform, self.frequency)
+
+    def lookback(self) -> int:
+        """The recent and reference windows and the transform's lag."""
+        return int(self.window) + int(self.reference) - 1 + self._transform_lag()
 
     def _score(self, frame: pd.DataFrame) -> pd.DataFrame:
         values = model_values(frame, self.transform, self.frequency)
@@ -163,7 +169,14 @@ class VolatilityShiftDetector(Detector):
         Number of periods of the history seen by ``fit``.
     entities_ : pandas.Index
         The entity columns of that history.
+
+    Notes
+    -----
+    A wilder series is the risk whichever way the indicator gets riskier, so the score
+    is used as it is (``orientation`` "risk"), not turned by the direction.
     """
+
+    orientation = RISK
 
     def __init__(
         self,
@@ -183,6 +196,10 @@ class VolatilityShiftDetector(Detector):
         require_int("window", self.window, minimum=2)
         _check_windows(self.window, self.reference, self.min_periods)
         check_transform(self.transform, self.frequency)
+
+    def lookback(self) -> int:
+        """The recent and reference windows and the transform's lag."""
+        return int(self.window) + int(self.reference) - 1 + self._transform_lag()
 
     def _score(self, frame: pd.DataFrame) -> pd.DataFrame:
         values = model_values(frame, self.transform, self.frequency)

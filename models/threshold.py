@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from models.base import Detector
+from models.base import VALUE, Detector
 from models.errors import InvalidParameter
 from models.panel import check_regular
 from models.rules import apply_steps, parse_steps, totals_needed
@@ -42,6 +42,8 @@ class ThresholdDetector(Detector):
         The entity columns of that history.
     """
 
+    orientation = VALUE
+
     def __init__(
         self,
         transform: str = "level",
@@ -60,6 +62,16 @@ class ThresholdDetector(Detector):
                 f"a detector's share_of step can only use 'sum', not {', '.join(named)}; "
                 f"evaluate the rule with models.rules.apply_steps(..., totals=...)"
             )
+
+    def lookback(self) -> int:
+        """The transform's lag plus each step's: a window (``ma`` one less), a lag."""
+        total = self._transform_lag()
+        for step in parse_steps(self.steps):
+            if step.kind in ("yoy", "pop"):
+                total += transform_lag(step.kind, self.frequency)
+            elif step.window is not None:
+                total += step.window - 1 if step.kind == "ma" else step.window
+        return total
 
     def _score(self, frame: pd.DataFrame) -> pd.DataFrame:
         if transform_lag(self.transform, self.frequency):

@@ -30,13 +30,23 @@ import yaml
 from sqlalchemy import Row, insert, select, update
 from sqlalchemy.orm import Session
 
+from models.base import VALUE
 from models.errors import InvalidParameter
 from models.levels import check_decision
-from models.registry import build_detector
+from models.registry import DETECTORS, build_detector
 from models.rules import parse_steps
 from monitor.errors import CatalogError
 from monitor.records import Entity, Indicator, Threshold, utc_now
-from monitor.vocabulary import Dimension, Direction, Frequency, Level, ModelKind, Transform
+from monitor.scoring import RESERVED_PARAMS
+from monitor.vocabulary import (
+    LIBRARY_ONLY_MODELS,
+    Dimension,
+    Direction,
+    Frequency,
+    Level,
+    ModelKind,
+    Transform,
+)
 
 __all__ = [
     "CatalogData",
@@ -65,7 +75,7 @@ COLUMNS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     ),
     "thresholds": (
         ("model", "level", "dimension", "blue", "yellow", "orange", "red"),
-        ("indicator", "direction", "clear", "min_periods", "steps", "confirm"),
+        ("indicator", "direction", "clear", "min_periods", "steps", "confirm", "params"),
     ),
 }
 TRUE_WORDS = {"true", "yes", "y", "1", "t", "是", "真"}
@@ -291,6 +301,7 @@ class ThresholdSpec:
     min_periods: int
     steps: list[Any] | None = None
     confirm: dict[str, int] | None = None
+    params: dict[str, Any] | None = None
 
     @property
     def cutoffs(self) -> tuple[float, float, float, float]:
@@ -449,9 +460,10 @@ def _indicator(record: RawRecord, problems: list[str]) -> IndicatorSpec | None:
 def _threshold(record: RawRecord, problems: list[str]) -> ThresholdSpec | None:
     f = _Fields(record, "thresholds", problems)
     direction_given = f.raw("direction") is not None
+    model = _model(f)
     spec = ThresholdSpec(
         where=record.where,
-        model=f.choice("model", ModelKind) or ModelKind.THRESHOLD,
+        model=model,
         level=f.choice("level", Level) or Level.GOVERNMENT,
         dimension=f.choice("dimension", Dimension) or Dimension.ECONOMIC,
         indicator=f.code("indicator", required=False),
@@ -466,6 +478,7 @@ def _threshold(record: RawRecord, problems: list[str]) -> ThresholdSpec | None:
         min_periods=f.integer("min_periods", default=1, minimum=1),
         steps=_rule_steps(f),
         confirm=_rule_confirm(f),
+        params=_model_params(f, model),
     )
     if spec.confirm is not None:
         if f.raw("min_periods") is not None and spec.min_periods != spec.confirm["n"]:
@@ -473,7 +486,25 @@ def _threshold(record: RawRecord, problems: list[str]) -> ThresholdSpec | None:
         spec = replace(spec, min_periods=spec.confirm["n"])
     if spec.steps and spec.model != ModelKind.THRESHOLD:
         f.problem(f"steps apply to the threshold model only, not {spec.model}")
+    if DETECTORS[spec.model].orientation != VALUE:
+        # The score is oriented towards risk (see monitor.scoring): cut-offs rise.
+        if spec.direction not in (None, Direction.UP):
+            f.problem(
+                f"{spec.model} scores grow with risk in the indicator's direction, so its "
+                f"cut-offs rise: direction must be up or empty, not {spec.direction}"
+            )
+        spec = replace(spec, direction=Direction.UP)
     return spec if f.ok else None
+
+
+def _model(f: _Fields) -> ModelKind:
+    """The row's model; a library model the pipeline cannot run is refused with why."""
+    raw = f.raw("model")
+    if isinstance(raw, str) and raw.lower() in LIBRARY_ONLY_MODELS:
+        name = raw.lower()
+        f.problem(f"model {name!r} cannot be scored by the pipeline: {LIBRARY_ONLY_MODELS[name]}")
+        return ModelKind.THRESHOLD
+    return f.choice("model", ModelKind) or ModelKind.THRESHOLD
 
 
 def _structured(f: _Fields, name: str) -> Any:
@@ -500,6 +531,36 @@ def _rule_steps(f: _Fields) -> list[Any] | None:
         f.problem(f"steps: {exc}")
         return None
     return [step.to_config() for step in steps] or None
+
+
+def _model_params(f: _Fields, model: str) -> dict[str, Any] | None:
+    """The model's own parameters, checked by building its detector with them."""
+    raw = _structured(f, "params")
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        f.problem(f"params must be a mapping of parameter names to values, got {raw!r}")
+        return None
+    reserved = sorted(str(name) for name in raw if name in RESERVED_PARAMS)
+    if reserved:
+        f.problem(
+            f"params cannot set {', '.join(reserved)}: transform and frequency are the "
+            f"indicator's, steps is a field of its own"
+        )
+        return None
+    structured = sorted(str(k) for k, v in raw.items() if isinstance(v, (dict, list)))
+    if structured:
+        f.problem(
+            f"params {', '.join(structured)}: a value must be a number, true/false, text or "
+            f"empty (an ensemble's members and the peers' groups cannot be configured)"
+        )
+        return None
+    try:
+        build_detector(model, raw)
+    except InvalidParameter as exc:
+        f.problem(f"params: {exc}")
+        return None
+    return dict(raw) or None
 
 
 def _rule_confirm(f: _Fields) -> dict[str, int] | None:
@@ -844,6 +905,7 @@ def _write_thresholds(
             min_periods=spec.min_periods,
             steps=spec.steps,
             confirm=spec.confirm,
+            params=spec.params,
         )
         wanted.append(row)
 

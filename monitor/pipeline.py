@@ -5,12 +5,16 @@ Each indicator is scored in its own transaction, so its scores, alert changes an
 notification rows commit together or not at all. Scores are written from the first
 period that is new or whose data changed; alerts advance only through periods not
 processed before, so a second run over the same data changes nothing.
+
+Every model of ``monitor.scoring.MODELS`` with a threshold row for an indicator scores
+it. A windowed model's new period reads only its trailing window; a recursive one
+(EWMA, CUSUM, an ensemble with them) reads the indicator's whole history on every run.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
@@ -23,8 +27,6 @@ from sqlalchemy.orm import Session
 from alerts.lifecycle import AlertCounts, Decisions, advance_alerts, synthetic_entity_ids
 from alerts.policy import load_policy
 from models.levels import crossed_cutoff
-from models.registry import build_detector
-from models.transforms import transform_lag
 from monitor.composites import update_composites
 from monitor.db import Database
 from monitor.derived import update_derived
@@ -36,11 +38,10 @@ from monitor.scoring import (
     MODELS,
     confirmation,
     decide,
-    detector_params,
     effective_direction,
+    model_history,
     model_scores,
     pick_threshold,
-    rule_history,
 )
 from monitor.stages import update_stages
 from monitor.state import continue_levels, shift_period, stored_recent, stored_state
@@ -170,15 +171,20 @@ class _Plan:
     read_from: date | None  # first observation the models need for it
 
 
-def last_scored(session: Session, indicator_id: int) -> dict[str, date | None]:
-    """The last period each model has scores for, of one indicator."""
+def last_scored(
+    session: Session, indicator_id: int, models: Iterable[str] = MODELS
+) -> dict[str, date | None]:
+    """The last period each of ``models`` has scores for, of one indicator.
+
+    One index lookup a model (the index leads with indicator, model, period).
+    """
     return {
         model: session.scalar(
             select(func.max(Score.period)).where(
                 Score.indicator_id == indicator_id, Score.model == model
             )
         )
-        for model in MODELS
+        for model in models
     }
 
 
@@ -197,16 +203,10 @@ def _plan(
         resume = min(resume, since)
     context_from = shift_period(resume, -context, indicator.frequency)
     history = model_history(indicator, model, threshold)
+    if history is None:  # a recursive model: every run reads the whole history
+        return _Plan(model, threshold, done, context_from, None)
     read_from = shift_period(context_from, -history, indicator.frequency)
     return _Plan(model, threshold, done, context_from, read_from)
-
-
-def model_history(indicator: Indicator, model: str, threshold: Threshold | None = None) -> int:
-    """How many periods before a period a model (and its rule's steps) reads to score it."""
-    detector = build_detector(model, detector_params(indicator, model, threshold))
-    window = int(getattr(detector, "window", 0))
-    lag = transform_lag(indicator.transform, indicator.frequency)
-    return window + lag + rule_history(threshold, indicator.frequency)
 
 
 def score_one(
@@ -221,8 +221,10 @@ def score_one(
 ) -> tuple[int, AlertCounts]:
     """Score one indicator, chunk of entities by chunk, reading only what is needed.
 
-    A model never run before reads the whole history; afterwards a run reads the
-    trailing window its model needs plus the lifecycle's context, and resumes the
+    Each model with a threshold row for the indicator scores it. A model never run
+    before reads the whole history; afterwards a run reads the trailing window its
+    model needs (all of it for a recursive model, see
+    :func:`monitor.scoring.model_history`) plus the lifecycle's context, and resumes the
     colour decision from the state kept in the stored scores (:mod:`monitor.state`).
     ``within`` limits the run to one partition of the entities; partitions running at
     the same time pass ``done`` (see :func:`last_scored`) read before any of them began.
@@ -236,17 +238,18 @@ def score_one(
             )
         )
     )
-    done = last_scored(session, indicator.id) if done is None else done
+    picked = {model: pick_threshold(thresholds, indicator, model) for model in MODELS}
+    chosen = {model: threshold for model, threshold in picked.items() if threshold is not None}
+    if not chosen:
+        logger.warning("indicator %s: no threshold row of any model, not scored", indicator.code)
+    done = last_scored(session, indicator.id, chosen) if done is None else done
     # The lifecycle looks back over the flapping memory and the last normal period.
     policy = load_policy(session)
     context = max(policy.flap_window_periods, policy.flap_quiet_periods, 1)
-    plans = []
-    for model in MODELS:
-        threshold = pick_threshold(thresholds, indicator, model)
-        if threshold is None:
-            logger.warning("indicator %s: no %s threshold, not scored", indicator.code, model)
-            continue
-        plans.append(_plan(indicator, model, threshold, since, done.get(model), context))
+    plans = [
+        _plan(indicator, model, threshold, since, done.get(model), context)
+        for model, threshold in chosen.items()
+    ]
     bounds = select(func.min(Observation.entity_id), func.max(Observation.entity_id)).where(
         Observation.indicator_id == indicator.id
     )
@@ -290,7 +293,7 @@ def score_one(
                 _delete_scores(session, indicator.id, plan, first, entity_range, within)
                 rows.append(score_rows(indicator.id, plan.model, decisions, write_from))
             decided.append((plan, decisions, start))
-        if rows:  # both models' scores of the chunk in one statement
+        if rows:  # every model's scores of the chunk in one statement
             written += write_score_rows(session.connection(), pd.concat(rows, ignore_index=True))
         for plan, decisions, start in decided:
             counts.add(

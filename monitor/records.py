@@ -191,6 +191,7 @@ class Threshold(Base):
     for ``both`` the absolute value is compared. ``clear`` is the clearing level a
     firing alert must get back past to recover (hysteresis; ``None`` = the blue
     cut-off) and ``min_periods`` the consecutive breaches needed before it fires.
+    ``params`` holds the model's own parameters (e.g. ``{"alpha": 0.3}`` for ``ewma``).
     """
 
     __tablename__ = "thresholds"
@@ -220,6 +221,8 @@ class Threshold(Base):
     # Rule steps after the transform (models.rules form) and "n of the last m" confirmation.
     steps: Mapped[list[object] | None] = mapped_column(JSON)
     confirm: Mapped[dict[str, int] | None] = mapped_column(JSON)
+    # The detector's parameters beyond the indicator's transform and frequency.
+    params: Mapped[dict[str, object] | None] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
     updated_by: Mapped[str | None] = mapped_column(String(100))
 

@@ -1,7 +1,9 @@
 """Run the models of one indicator over its panel and decide the colours.
 
 This is the seam between the database world (indicators, threshold rows) and the pure
-models: it builds the detector, orients the score and cuts it into the four colours.
+models: it builds the detector (with the row's parameters), orients the score and cuts
+it into the four colours. What differs between models is read from the detector class
+(``orientation``, ``lookback``), never from the model's name.
 """
 
 from __future__ import annotations
@@ -12,24 +14,35 @@ import numpy as np
 import pandas as pd
 
 from alerts.lifecycle import Decisions
+from models.base import SIGNED, VALUE, Detector
 from models.levels import cutoff_levels, level_codes
-from models.registry import build_detector
-from models.rules import parse_steps
-from models.transforms import transform_lag
+from models.registry import DETECTORS, build_detector
+from models.threshold import ThresholdDetector
 from monitor.records import Indicator, Threshold
 from monitor.vocabulary import Direction, ModelKind
 
-MODELS: tuple[ModelKind, ...] = (ModelKind.THRESHOLD, ModelKind.ROBUST_Z)
+#: Every model the pipeline runs: an indicator is scored by each one with a threshold row.
+MODELS: tuple[ModelKind, ...] = tuple(ModelKind)
+#: Detector parameters the pipeline sets itself: from the indicator, or a row's own field.
+RESERVED_PARAMS: tuple[str, ...] = ("transform", "frequency", "steps")
 
 
 def detector_params(
     indicator: Indicator, model: str, threshold: Threshold | None = None
 ) -> dict[str, object]:
-    """The parameters a model runs with for ``indicator`` (and its threshold row's steps)."""
+    """The parameters a model runs with for ``indicator``: its transform and frequency,
+    the threshold row's ``params`` and, for the threshold model, the row's steps."""
     params: dict[str, object] = {"transform": indicator.transform, "frequency": indicator.frequency}
-    if model == ModelKind.THRESHOLD and threshold is not None and threshold.steps:
-        params["steps"] = list(threshold.steps)
+    if threshold is not None:
+        params.update(threshold.params or {})
+        if threshold.steps and "steps" in DETECTORS[model].param_names():
+            params["steps"] = list(threshold.steps)
     return params
+
+
+def build_model(indicator: Indicator, model: str, threshold: Threshold | None = None) -> Detector:
+    """The validated detector that scores ``indicator`` for ``model`` (and its row)."""
+    return build_detector(model, detector_params(indicator, model, threshold))
 
 
 def rule_history(threshold: Threshold | None, frequency: str) -> int:
@@ -40,13 +53,20 @@ def rule_history(threshold: Threshold | None, frequency: str) -> int:
     """
     if threshold is None or not threshold.steps:
         return 0
-    total = 0
-    for step in parse_steps(threshold.steps):
-        if step.kind in ("yoy", "pop"):
-            total += transform_lag(step.kind, frequency)
-        elif step.window is not None:
-            total += step.window if step.kind != "ma" else step.window - 1
-    return total
+    return ThresholdDetector(frequency=frequency, steps=threshold.steps).lookback()
+
+
+def model_history(
+    indicator: Indicator, model: str, threshold: Threshold | None = None
+) -> int | None:
+    """How many periods before a period a model (with its row) reads to score it.
+
+    ``None`` means the whole history: recursive models (EWMA, CUSUM, an ensemble with
+    them or with a calibration of unlimited memory) keep no state between runs, so
+    each run reads every stored period of the indicator, a cost that grows with the
+    history (see ``docs/catalog-format.md``).
+    """
+    return build_model(indicator, model, threshold).lookback()
 
 
 def confirmation(threshold: Threshold) -> tuple[int, int | None]:
@@ -61,13 +81,16 @@ def model_scores(
 ) -> pd.DataFrame:
     """The model's score, oriented so the threshold's direction applies.
 
-    The robust z-score is turned so that positive means "riskier in the indicator's
-    direction" (a fall for a lower-is-riskier indicator) and is absolute for ``both``.
-    A threshold row's rule steps run after the indicator's transform.
+    A signed score (a z-score, a chart statistic, a shift: positive above the usual
+    level) is turned so that positive means "riskier in the indicator's direction" (a
+    fall for a lower-is-riskier indicator) and is absolute for ``both``. A score that
+    already grows with risk (a distance, a spread ratio, a rarity) and the threshold
+    model's value are used as they are. A threshold row's rule steps run after the
+    indicator's transform.
     """
-    detector = build_detector(model, detector_params(indicator, model, threshold))
+    detector = build_model(indicator, model, threshold)
     scores = detector.fit(panel).score(panel)
-    if model == ModelKind.ROBUST_Z:
+    if detector.orientation == SIGNED:
         if indicator.direction == Direction.DOWN:
             scores = -scores
         elif indicator.direction == Direction.BOTH:
@@ -78,11 +101,11 @@ def model_scores(
 def effective_direction(indicator: Indicator, threshold: Threshold) -> str:
     """The direction the cut-offs apply in.
 
-    A robust z-score is already oriented towards risk (see ``model_scores``), so its
-    cut-offs always apply upwards; a threshold row follows its own direction if set,
-    else the indicator's.
+    Only the threshold model compares a value with them, in the row's own direction if
+    set, else the indicator's; every other model's score is oriented towards risk
+    (see ``model_scores``), so its cut-offs apply upwards.
     """
-    if threshold.model == ModelKind.ROBUST_Z:
+    if DETECTORS[threshold.model].orientation != VALUE:
         return Direction.UP
     return threshold.direction or indicator.direction
 

@@ -59,6 +59,13 @@ LABELS: dict[str, dict[str, LazyString]] = {
     "model": {
         ModelKind.THRESHOLD: _l("Threshold model"),
         ModelKind.ROBUST_Z: _l("Robust z-score"),
+        ModelKind.EWMA: _l("EWMA control chart"),
+        ModelKind.CUSUM: _l("CUSUM chart"),
+        ModelKind.SEASONAL: _l("Seasonal residual"),
+        ModelKind.LEVEL_SHIFT: _l("Level shift"),
+        ModelKind.VOLATILITY_SHIFT: _l("Volatility shift"),
+        ModelKind.NOVELTY: _l("Pattern novelty"),
+        ModelKind.ENSEMBLE: _l("Model ensemble"),
         "stage": _l("Stage change"),
         STALE_DATA_MODEL: _l("Stale data"),
     },

@@ -1,0 +1,332 @@
+"""Every model a threshold row can name is scored by the pipeline, incrementally too."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sqlalchemy import insert, select
+
+from models import (
+    CusumDetector,
+    EnsembleDetector,
+    EwmaDetector,
+    LevelShiftDetector,
+    NoveltyDetector,
+    RobustZDetector,
+    SeasonalDetector,
+    ThresholdDetector,
+    VolatilityShiftDetector,
+    to_levels,
+)
+from models.base import Detector
+from monitor import pipeline
+from monitor.db import Database
+from monitor.migrate import upgrade
+from monitor.pipeline import score_indicators
+from monitor.records import Alert, AlertEvent, Entity, Indicator, Observation, Score, Threshold
+from monitor.vocabulary import ModelKind
+
+NOW = datetime(2024, 7, 1, tzinfo=UTC)
+PERIODS = pd.date_range("2020-01-01", periods=48, freq="MS")
+FIRMS = 23
+FIRM = {"level": "enterprise", "kind": "firm"}
+CONTEXT = 6  # periods of lifecycle context a resumed run decides again (the flap window)
+
+
+# Per model: the row's params, its cut-offs (chosen so every colour occurs) and the
+# detector the library builds from them for the test indicator (yoy, monthly).
+ROWS: dict[str, tuple[dict[str, object], tuple[float, ...], Detector]] = {
+    ModelKind.THRESHOLD: ({}, (0.0, -5.0, -10.0, -20.0), ThresholdDetector(transform="yoy")),
+    ModelKind.ROBUST_Z: (
+        {"window": 12, "min_periods": 6},
+        (1.5, 2.5, 3.5, 5.0),
+        RobustZDetector(window=12, min_periods=6, transform="yoy"),
+    ),
+    ModelKind.EWMA: (
+        {"alpha": 0.3, "min_periods": 6},
+        (1.5, 2.5, 3.0, 3.5),
+        EwmaDetector(alpha=0.3, min_periods=6, transform="yoy"),
+    ),
+    ModelKind.CUSUM: (
+        {"k": 0.5, "min_periods": 6},
+        (5.0, 8.0, 11.0, 14.0),
+        CusumDetector(k=0.5, min_periods=6, transform="yoy"),
+    ),
+    ModelKind.SEASONAL: (
+        {"cycles": 1, "window": 12, "min_periods": 6},
+        (1.5, 2.5, 3.5, 5.0),
+        SeasonalDetector(cycles=1, window=12, min_periods=6, transform="yoy"),
+    ),
+    ModelKind.LEVEL_SHIFT: (
+        {"window": 3, "reference": 12, "min_periods": 6},
+        (1.5, 2.5, 3.5, 5.0),
+        LevelShiftDetector(window=3, reference=12, min_periods=6, transform="yoy"),
+    ),
+    ModelKind.VOLATILITY_SHIFT: (
+        {"window": 4, "reference": 12, "min_periods": 6},
+        (0.3, 0.6, 0.9, 1.2),
+        VolatilityShiftDetector(window=4, reference=12, min_periods=6, transform="yoy"),
+    ),
+    ModelKind.NOVELTY: (
+        {"length": 3, "memory": 18},
+        (12.0, 18.0, 25.0, 35.0),
+        NoveltyDetector(length=3, memory=18, transform="yoy"),
+    ),
+    ModelKind.ENSEMBLE: (
+        {"refractory": 2},
+        (0.1, 0.3, 0.5, 0.7),
+        EnsembleDetector(refractory=2, transform="yoy"),
+    ),
+}
+# Hand-counted periods a new month reads before the context: the detector's reach plus
+# 12 months of year-on-year lag; None for the recursive models (the whole history).
+READS: dict[str, int | None] = {
+    ModelKind.THRESHOLD: 12,
+    ModelKind.ROBUST_Z: 12 + 12,
+    ModelKind.EWMA: None,
+    ModelKind.CUSUM: None,
+    ModelKind.SEASONAL: 12 + 1 * 12 + 1 + 12,
+    ModelKind.LEVEL_SHIFT: 3 + 12 - 1 + 12,
+    ModelKind.VOLATILITY_SHIFT: 4 + 12 - 1 + 12,
+    ModelKind.NOVELTY: 18 + 3 - 1 + 12,
+    ModelKind.ENSEMBLE: None,
+}
+# Scores a signed model turns for the lower-is-riskier test indicator.
+SIGNED = {
+    ModelKind.ROBUST_Z,
+    ModelKind.EWMA,
+    ModelKind.CUSUM,
+    ModelKind.SEASONAL,
+    ModelKind.LEVEL_SHIFT,
+}
+
+
+def test_every_model_the_pipeline_runs_is_described_here() -> None:
+    assert set(ROWS) == set(ModelKind) == set(READS)
+
+
+def _values(seed: int) -> np.ndarray:
+    """Noisy growing series with shocks, recoveries and gaps."""
+    rng = np.random.default_rng(seed)
+    walk = np.cumsum(rng.normal(0.003, 0.04, (len(PERIODS), FIRMS)), axis=0)
+    values = 100 * np.exp(walk)
+    for firm in range(0, FIRMS, 3):
+        at = int(rng.integers(14, 40))
+        values[at : at + int(rng.integers(2, 7)), firm] *= rng.uniform(0.55, 0.9)
+    values[rng.random(values.shape) < 0.06] = np.nan
+    return values
+
+
+def _load(database: Database, model: str, months: int) -> int:
+    """Create the indicator, firms and ``model``'s row (once); store the first ``months``."""
+    with database.session() as session:
+        indicator = session.scalar(select(Indicator))
+        if indicator is None:
+            indicator = Indicator(
+                code="REV",
+                name_zh="营业收入",
+                name_en="Revenue",
+                dimension="economic",
+                level="enterprise",
+                frequency="M",
+                direction="down",
+                transform="yoy",
+            )
+            session.add(indicator)
+            session.add_all(
+                Entity(code=f"F{i}", name_zh=f"企业{i}", name_en=f"Firm {i}", **FIRM)
+                for i in range(FIRMS)
+            )
+            params, cutoffs, _ = ROWS[model]
+            session.add(
+                Threshold(
+                    model=model,
+                    level="enterprise",
+                    dimension="economic",
+                    direction="down" if model == ModelKind.THRESHOLD else "up",
+                    min_periods=2,
+                    params=params or None,
+                    **dict(zip(("blue", "yellow", "orange", "red"), cutoffs, strict=True)),
+                )
+            )
+        session.flush()
+        firms = list(session.scalars(select(Entity.id).order_by(Entity.id)))
+        stored = len(set(session.scalars(select(Observation.period))))
+        values = _values(8)
+        rows = [
+            {
+                "indicator_id": indicator.id,
+                "entity_id": firms[f],
+                "period": PERIODS[t].date(),
+                "value": float(values[t, f]),
+                "updated_at": NOW,
+            }
+            for t in range(stored, months)
+            for f in range(FIRMS)
+            if not np.isnan(values[t, f])
+        ]
+        if rows:
+            session.execute(insert(Observation), rows)
+        return indicator.id
+
+
+def _snapshot(database: Database) -> tuple[list[tuple], list[tuple], list[tuple]]:
+    with database.session() as session:
+        scores = session.execute(
+            select(Score.entity_id, Score.model, Score.period, Score.score, Score.severity)
+            .order_by(Score.entity_id, Score.model, Score.period)
+        ).all()  # fmt: skip
+        alerts = session.execute(
+            select(
+                Alert.entity_id,
+                Alert.model,
+                Alert.period,
+                Alert.status,
+                Alert.severity,
+                Alert.worst_severity,
+                Alert.last_period,
+                Alert.resolved_period,
+                Alert.value,
+                Alert.threshold,
+            ).order_by(Alert.entity_id, Alert.model, Alert.period)
+        ).all()
+        events = session.execute(
+            select(Alert.entity_id, AlertEvent.period, AlertEvent.kind, AlertEvent.to_severity)
+            .join(Alert, AlertEvent.alert_id == Alert.id)
+            .order_by(Alert.entity_id, AlertEvent.id)
+        ).all()  # fmt: skip
+    return [tuple(r) for r in scores], [tuple(r) for r in alerts], [tuple(r) for r in events]
+
+
+@pytest.fixture
+def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Chunks of 5 firms, so the 23 are scored in five pieces."""
+    defaults = list(pipeline.score_one.__defaults__ or ())
+    defaults[-1] = 5
+    monkeypatch.setattr(pipeline.score_one, "__defaults__", tuple(defaults))
+
+
+@pytest.fixture
+def sqlite_twin(tmp_path: Path) -> Iterator[Database]:
+    """Another freshly migrated SQLite database, for the reference backfill."""
+    twin = Database(f"sqlite:///{tmp_path / 'backfill.db'}")
+    upgrade(twin)
+    yield twin
+    twin.dispose()
+
+
+@pytest.mark.parametrize("model", list(ModelKind))
+def test_month_by_month_scoring_of_each_model_equals_a_full_backfill(
+    any_database: Database, sqlite_twin: Database, small_chunks: None, model: str
+) -> None:
+    """Month by month on each backend gives what one backfill of the 48 months gives."""
+    _load(sqlite_twin, model, len(PERIODS))
+    score_indicators(sqlite_twin, notify=False, now=NOW)
+    full = _snapshot(sqlite_twin)
+
+    indicator_id = _load(any_database, model, 36)
+    score_indicators(any_database, notify=False, now=NOW)
+    for months in range(37, len(PERIODS) + 1):
+        _load(any_database, model, months)
+        changed = {indicator_id: PERIODS[months - 1].date()}
+        score_indicators(any_database, changed=changed, notify=False, now=NOW)
+    stepped = _snapshot(any_database)
+
+    assert {row[1] for row in full[0]} == {model}  # stored under the model's name
+    assert len(full[0]) > 200 and len(full[1]) > 3  # a real history, real alerts
+    assert {row[4] for row in full[0]} >= {None, "blue", "red"}
+    assert {row[1] for row in full[1]} == {model}
+    for stepped_rows, full_rows in zip(stepped, full, strict=True):
+        _assert_same_rows(stepped_rows, full_rows)
+
+
+def _assert_same_rows(ours: list[tuple], theirs: list[tuple]) -> None:
+    """Equal rows, floats to 9 digits: a window's running sums started at another period
+    differ in the last bits (more after cancellation, as in the log spread ratio)."""
+    assert len(ours) == len(theirs)
+    for mine, reference in zip(ours, theirs, strict=True):
+        for a, b in zip(mine, reference, strict=True):
+            if isinstance(b, float):
+                assert a == pytest.approx(b, rel=1e-9, abs=1e-12), (mine, reference)
+            else:
+                assert a == b, (mine, reference)
+
+
+@pytest.mark.parametrize("model", list(ModelKind))
+def test_stored_scores_are_the_library_models_oriented_and_coloured_by_the_row(
+    database: Database, model: str
+) -> None:
+    _load(database, model, len(PERIODS))
+    score_indicators(database, notify=False, now=NOW)
+
+    params, cutoffs, detector = ROWS[model]
+    with database.session() as session:
+        firms = list(session.scalars(select(Entity.id).order_by(Entity.id)))
+        stored = pd.DataFrame(
+            session.execute(select(Score.entity_id, Score.period, Score.score, Score.severity)),
+            columns=["entity", "period", "score", "severity"],
+        )
+    panel = pd.DataFrame(_values(8), index=PERIODS, columns=firms)
+    expected = detector.fit(panel).score(panel)
+    if model in SIGNED:
+        expected = -expected  # the test indicator is lower-is-riskier
+    direction = "down" if model == ModelKind.THRESHOLD else "up"
+    colours = to_levels(expected, cutoffs, direction, min_periods=2)
+    names = np.array([None, "blue", "yellow", "orange", "red"], dtype=object)
+    long = expected.stack().dropna().rename("score").reset_index()
+    long.columns = ["period", "entity", "score"]
+    codes = colours.stack().reindex(pd.MultiIndex.from_frame(long[["period", "entity"]]))
+    long["severity"] = names[codes.to_numpy(dtype=np.intp)]
+    long["period"] = long["period"].dt.date
+    merged = long.merge(stored, on=["entity", "period"], how="outer", suffixes=("", "_stored"))
+
+    assert len(merged) == len(long) == len(stored) > 200
+    np.testing.assert_allclose(merged["score_stored"], merged["score"], rtol=1e-9)
+    assert (merged["severity_stored"].fillna("-") == merged["severity"].fillna("-")).all()
+
+
+@pytest.mark.parametrize("model", list(ModelKind))
+def test_a_new_month_reads_the_models_trailing_window_or_the_whole_history(
+    database: Database, monkeypatch: pytest.MonkeyPatch, model: str
+) -> None:
+    indicator_id = _load(database, model, 47)
+    score_indicators(database, notify=False, now=NOW)
+    _load(database, model, 48)
+    reads: list[pd.Timestamp] = []
+    original = pipeline.observation_panel
+
+    def recording(*args: object, **kwargs: object) -> pd.DataFrame:
+        panel = original(*args, **kwargs)
+        reads.append(panel.index.min())
+        return panel
+
+    monkeypatch.setattr(pipeline, "observation_panel", recording)
+    score_indicators(database, changed={indicator_id: PERIODS[-1].date()}, now=NOW)
+
+    window = READS[model]
+    first = PERIODS[0] if window is None else PERIODS[-1] - pd.DateOffset(months=CONTEXT + window)
+    assert reads and min(reads) == first
+
+
+BOUNDED = [model for model, reach in READS.items() if reach is not None]
+
+
+@pytest.mark.parametrize("model", BOUNDED)
+def test_the_newest_score_from_the_declared_look_back_equals_the_whole_historys(
+    model: str,
+) -> None:
+    detector = ROWS[model][2]
+    reach = detector.lookback()
+    panel = pd.DataFrame(_values(3), index=PERIODS)
+    whole = detector.fit(panel).score(panel).iloc[-1]
+    recent = panel.iloc[-(reach + 1) :]
+    newest = detector.fit(recent).score(recent).iloc[-1]
+
+    assert reach == READS[model]
+    assert whole.notna().sum() >= 5
+    pd.testing.assert_series_equal(newest, whole, rtol=1e-12)
