@@ -3,9 +3,11 @@
 A silence matches on level, dimension, region, cluster, entity and indicator (each an
 allowed list; empty allows all, but at least one must be given). It is active from
 ``starts_at`` to ``ends_at``, or, when recurring, in the same window every year,
-month or week (in Asia/Shanghai time: Spring Festival weeks, a plant's annual
-shutdown) until ``repeat_until``. Muted alerts stay in the console; their notices are
-recorded as ``silenced`` with the silence named.
+month or week (in Asia/Shanghai time: a plant's annual shutdown) until
+``repeat_until``. A ``festival`` window follows the Spring Festival, whose Gregorian
+date moves from year to year: each year's window starts as many days before or after
+that year's festival as the first one did, at the same time of day. Muted alerts stay
+in the console; their notices are recorded as ``silenced`` with the silence named.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from alerts.errors import AlertError
 from alerts.scopes import AlertScope
+from alerts.spring_festival import nearest_festival_year, spring_festival
 from alerts.states import Recurrence
 from monitor.records import Silence, utc_now
 
@@ -30,6 +33,7 @@ LONGEST_WINDOW = {
     Recurrence.WEEKLY: timedelta(days=7),
     Recurrence.MONTHLY: timedelta(days=28),
     Recurrence.YEARLY: timedelta(days=365),
+    Recurrence.FESTIVAL: timedelta(days=350),  # festivals can be 354 days apart
 }
 
 
@@ -91,6 +95,8 @@ def create_silence(
             raise AlertError(
                 "a %(recurrence)s window cannot last longer than its period", recurrence=recurrence
             )
+        if recurrence == Recurrence.FESTIVAL:
+            nearest_festival_year(starts_at.astimezone(LOCAL_TIME).date())  # a known year
     elif ends_at <= now:
         raise AlertError("this silence would already be over")
     session.add(silence)
@@ -150,6 +156,9 @@ def occurrence(silence: Silence, number: int) -> tuple[datetime, datetime]:
         start = _shift_months(first, number)
     elif recurrence == Recurrence.YEARLY:
         start = _shift_months(first, 12 * number)
+    elif recurrence == Recurrence.FESTIVAL:
+        year = nearest_festival_year(first.date())
+        start = first + (spring_festival(year + number) - spring_festival(year))
     else:
         start = first
     return start.astimezone(UTC), (start + length).astimezone(UTC)
@@ -175,10 +184,13 @@ def window_at(silence: Silence, now: datetime) -> tuple[datetime, datetime] | No
         inside = silence.starts_at <= now < silence.ends_at
         return (silence.starts_at, silence.ends_at) if inside else None
     guess = _nearest_number(silence, now)
-    for number in (guess, guess - 1):
+    for number in (guess + 1, guess, guess - 1):
         if number < 0:
             continue
-        start, end = occurrence(silence, number)
+        try:
+            start, end = occurrence(silence, number)
+        except AlertError:  # a festival beyond the known years
+            continue
         if silence.repeat_until is not None and start > silence.repeat_until:
             continue
         if start <= now < end:
@@ -197,7 +209,10 @@ def next_window(silence: Silence, now: datetime) -> tuple[datetime, datetime] | 
         return (silence.starts_at, silence.ends_at) if now < silence.starts_at else None
     number = max(_nearest_number(silence, now), 0)
     for candidate in range(number, number + 3):
-        start, end = occurrence(silence, candidate)
+        try:
+            start, end = occurrence(silence, candidate)
+        except AlertError:  # a festival beyond the known years
+            return None
         if silence.repeat_until is not None and start > silence.repeat_until:
             return None
         if start > now:

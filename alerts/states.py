@@ -85,3 +85,4 @@ class Recurrence(StrEnum):
     YEARLY = "yearly"
     MONTHLY = "monthly"
     WEEKLY = "weekly"
+    FESTIVAL = "festival"  # every year, as far from the Spring Festival as the first window

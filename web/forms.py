@@ -280,6 +280,7 @@ RECURRENCE_LABELS = {
     "yearly": _l("Every year"),
     "monthly": _l("Every month"),
     "weekly": _l("Every week"),
+    "festival": _l("Every year, moving with the Spring Festival"),
 }
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -22,6 +22,7 @@ from alerts.silences import (
     silence_state,
     window_at,
 )
+from alerts.spring_festival import nearest_festival_year, spring_festival
 from monitor.records import Alert, Channel, Notification, Silence
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -49,7 +50,7 @@ def _silence(**fields) -> Silence:
     return Silence(**values)
 
 
-def test_spring_festival_weeks_recur_every_year_in_beijing_time():
+def test_a_yearly_window_recurs_on_the_same_dates_in_beijing_time():
     festival = _silence(
         levels=["enterprise"],
         starts_at=local(2024, 2, 8),
@@ -64,6 +65,63 @@ def test_spring_festival_weeks_recur_every_year_in_beijing_time():
     assert window_at(festival, local(2025, 2, 18, 0, 0)) is None
     assert window_at(festival, local(2024, 2, 7, 23, 59)) is None
     assert window_at(festival, local(2030, 2, 9)) is not None
+
+
+def test_spring_festival_weeks_move_with_the_festival_from_year_to_year():
+    # 2024: New Year's Eve (9 February) to the eighth day; the festival fell on 10 February
+    festival = _silence(
+        levels=["enterprise"],
+        starts_at=local(2024, 2, 9),
+        ends_at=local(2024, 2, 18),
+        recurrence="festival",
+    )
+
+    # 2025's festival fell on 29 January, 2026's on 17 February, 2027's on 6 February
+    assert window_at(festival, local(2025, 1, 28, 0, 30)) == (
+        local(2025, 1, 28).astimezone(UTC),
+        local(2025, 2, 6).astimezone(UTC),
+    )
+    assert window_at(festival, local(2025, 1, 27, 23, 59)) is None
+    assert window_at(festival, local(2025, 2, 10)) is None  # fixed dates would mute here
+    assert window_at(festival, local(2026, 2, 16, 9)) is not None
+    assert window_at(festival, local(2026, 2, 25)) is None
+    assert next_window(festival, local(2026, 3, 1)) == (
+        local(2027, 2, 5).astimezone(UTC),
+        local(2027, 2, 14).astimezone(UTC),
+    )
+
+
+def test_a_festival_window_before_new_year_keeps_its_distance_to_the_festival():
+    # 39 days before the 2024 festival; in the next year that is 21 December 2024
+    audit = _silence(
+        levels=["government"],
+        starts_at=local(2024, 1, 2),
+        ends_at=local(2024, 1, 5),
+        recurrence="festival",
+    )
+
+    assert window_at(audit, local(2024, 12, 22)) == (
+        local(2024, 12, 21).astimezone(UTC),
+        local(2024, 12, 24).astimezone(UTC),
+    )
+    assert window_at(audit, local(2025, 1, 3)) is None
+
+
+def test_the_spring_festival_is_known_from_2000_to_2050():
+    assert [spring_festival(year) for year in (2000, 2020, 2024, 2050)] == [
+        date(2000, 2, 5),
+        date(2020, 1, 25),
+        date(2024, 2, 10),
+        date(2050, 1, 23),
+    ]
+    assert all(date(y, 1, 21) <= spring_festival(y) <= date(y, 2, 20) for y in range(2000, 2051))
+    assert [nearest_festival_year(date(2024, m, d)) for m, d in ((1, 2), (7, 1), (12, 20))] == [
+        2024,
+        2024,
+        2025,
+    ]
+    with pytest.raises(AlertError, match="2000 to 2050 only, not 2051"):
+        spring_festival(2051)
 
 
 def test_a_yearly_window_may_span_new_year():
@@ -147,6 +205,15 @@ def test_matchers_must_all_hold(database, world, raise_alert):
         ({"starts_at": local(2024, 1, 1), "ends_at": local(2024, 1, 2)}, "already be over"),
         ({"recurrence": "weekly", "ends_at": local(2024, 7, 20)}, "longer than its period"),
         ({"recurrence": "daily"}, "unknown recurrence"),
+        (
+            {
+                "recurrence": "festival",
+                "starts_at": local(1999, 2, 10),
+                "ends_at": local(1999, 3, 1),
+            },
+            "known for 2000 to 2050 only",
+        ),
+        ({"recurrence": "festival", "ends_at": local(2025, 6, 20)}, "longer than its period"),
         ({"starts_at": datetime(2024, 7, 1)}, "time zone"),
     ],
 )

@@ -67,6 +67,18 @@ def test_an_operator_creates_a_yearly_spring_festival_silence(
         assert shown in page
 
 
+def test_a_spring_festival_silence_can_move_with_the_festival(
+    as_operator: FlaskClient, database: Database, world: World
+) -> None:
+    response = as_operator.post("/silences/", data={**SPRING_FESTIVAL, "recurrence": "festival"})
+
+    assert response.status_code == 302
+    with database.session() as session:
+        assert session.scalars(select(Silence.recurrence)).one() == "festival"
+    page = as_operator.get("/silences/").get_data(as_text=True)
+    assert "2027-02-05 00:00" in page and "2027-02-12 00:00" in page
+
+
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
