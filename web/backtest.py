@@ -5,13 +5,16 @@ values it compares) are cut again with ``models.levels.to_levels`` for a propose
 setting. An alert is a run of coloured periods of one entity; it counts in the year
 it opened, under the worst colour it reached. Against reference episodes the signals
 approach (``models.signals``) scores the setting: hits (A), false alarms (B), misses
-(C) and the noise-to-signal ratio. The references are the episodes staff dated for the
-level and dimension (``monitor.episodes``) when there are any, else the shocks the
-stage classifier detected (the ``shocks`` table).
+(C), the type I and type II errors, the noise-to-signal ratio, P(shock | signal) and the
+median lead time, and proposes the percentile of the scores whose blue cut-off would
+have had the lowest noise-to-signal ratio. The references are the episodes staff dated
+for the level and dimension (``monitor.episodes``) when there are any, else the shocks
+the stage classifier detected (the ``shocks`` table).
 
-The scores of all indicators a row covers are read in one query and kept in the
-process's bounded cache (``web.backtest_cache``) until the data changes, so editing a
-setting replays it over panels already in memory.
+The scores of all indicators a row covers are read in one query and kept, with their
+episode masks, in the process's bounded cache (``web.backtest_cache``) until the data
+or the dated episodes change, so editing a setting replays it over panels already in
+memory; the proposal, which depends on the direction only, is cached the same way.
 """
 
 from __future__ import annotations
@@ -24,16 +27,25 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from models.errors import InvalidInput, InvalidParameter
 from models.levels import SEVERITY_NAMES, to_levels
 from models.panel import PERIOD_OFFSETS
-from models.signals import Episode, EpisodeMasks, count_signals, episode_masks
+from models.signals import (
+    Episode,
+    EpisodeMasks,
+    SignalTable,
+    count_signals,
+    episode_masks,
+    lead_times,
+    propose_threshold,
+)
 from monitor.audit import threshold_setting
 from monitor.episodes import reference_episodes
 from monitor.records import Entity, Indicator, Score, Shock, Threshold
+from monitor.records import Episode as DatedEpisode
 from web.backtest_cache import BoundedCache, data_version
 
 COLOURS = SEVERITY_NAMES[1:]
@@ -47,12 +59,15 @@ DATED, DETECTED = "dated", "detected"
 class Outcome:
     """The preview of one setting: alerts per year and colour, per entity, signal counts.
 
-    ``run_entities`` and ``run_codes`` hold every alert's entity and worst colour code.
+    ``run_entities`` and ``run_codes`` hold every alert's entity and worst colour code;
+    ``leads`` the periods from the first signal to each reference episode's start (NaN
+    for an episode no signal came before).
     """
 
     years: dict[int, dict[str, int]] = field(default_factory=dict)
     totals: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COLOURS, 0))
     signals: dict[str, int] | None = None
+    leads: np.ndarray = field(default_factory=lambda: np.zeros(0))
     error: str | None = None
     run_entities: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     run_codes: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
@@ -80,6 +95,14 @@ class Outcome:
         for (entity, code), count in zip(pairs.T.tolist(), counts.tolist(), strict=True):
             result.setdefault(entity, {})[SEVERITY_NAMES[code]] = count
         return result
+
+    @cached_property
+    def table(self) -> SignalTable | None:
+        """The signals approach's table of the counts and leads (None without episodes)."""
+        if self.signals is None:
+            return None
+        leads = pd.DataFrame({"lead": self.leads, "caught": ~np.isnan(self.leads)})
+        return SignalTable(**self.signals, leads=leads, by_entity=pd.DataFrame())
 
     @property
     def noise_to_signal(self) -> float | None:
@@ -110,6 +133,38 @@ class Replay:
     histories: list[History]
     masks: list[EpisodeMasks | None]
     source: str | None  # DATED, DETECTED, or None without episodes
+    references: list[Episode] = field(default_factory=list)
+    proposals: dict[str | None, Proposal] = field(default_factory=dict)  # by direction
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """The blue cut-off the signals approach proposes, or why there is none.
+
+    ``percentile`` of the row's scores (of ``|score|`` for ``both``, the ``100 -
+    percentile``-th for ``down``) gives ``cutoff``; ``measures`` are its counts and
+    measures (``SignalTable.as_dict``). ``reason`` says why nothing is proposed:
+    ``episodes`` (no reference episodes), ``mixed`` (indicators of several frequencies
+    or directions), ``none`` (no candidate signalled ahead of a shock).
+    """
+
+    percentile: float | None = None
+    cutoff: float | None = None
+    direction: str | None = None
+    measures: dict[str, float] = field(default_factory=dict)
+    reason: str | None = None
+
+    @property
+    def score_percentile(self) -> float | None:
+        """Which percentile of the scores (of ``|score|`` for ``both``) the cut-off is."""
+        if self.percentile is None:
+            return None
+        return 100.0 - self.percentile if self.direction == "down" else self.percentile
+
+    @property
+    def cutoff_text(self) -> str:
+        """The cut-off as the form's number field takes it, to four decimals."""
+        return "" if self.cutoff is None else repr(round(self.cutoff, 4))
 
 
 def covered_indicators(session: Session, threshold: Threshold) -> list[Indicator]:
@@ -179,20 +234,6 @@ def _panel(
     return pd.DataFrame(values, index=index, columns=pd.Index(entity_ids))
 
 
-def cached_histories(
-    session: Session, indicators: Sequence[Indicator], model: str, cache: BoundedCache | None
-) -> list[History]:
-    """``load_histories``, served from ``cache`` while the data version stays the same."""
-    if cache is None:
-        return load_histories(session, indicators, model)
-    key = (
-        model,
-        tuple((row.id, row.direction, row.frequency) for row in indicators),
-        data_version(session),
-    )
-    return cache.get_or_load(key, lambda: load_histories(session, indicators, model))
-
-
 def detected_episodes(session: Session, level: str) -> list[Episode]:
     """The shocks the stage classifier detected for the entities of ``level``."""
     statement = (
@@ -210,16 +251,53 @@ def detected_episodes(session: Session, level: str) -> list[Episode]:
     ]
 
 
+def episodes_version(session: Session) -> tuple[object, ...]:
+    """What changes when an episode is dated or removed, or a shock detected or dropped.
+
+    The count and newest id of each table; a scoring run that rewrites shocks also
+    changes the data version.
+    """
+    statement = select(
+        select(func.count(DatedEpisode.id)).scalar_subquery(),
+        select(func.max(DatedEpisode.id)).scalar_subquery(),
+        select(func.count(Shock.id)).scalar_subquery(),
+        select(func.max(Shock.id)).scalar_subquery(),
+    )
+    return tuple(session.execute(statement).one())
+
+
+def _replay_key(session: Session, threshold: Threshold, indicators: Sequence[Indicator]) -> tuple:
+    return (
+        "replay",
+        threshold.model,
+        threshold.level,
+        threshold.dimension,
+        tuple((row.id, row.direction, row.frequency) for row in indicators),
+        data_version(session),
+        episodes_version(session),
+    )
+
+
 def prepare(
     session: Session,
     threshold: Threshold,
     indicators: Sequence[Indicator] | None = None,
     cache: BoundedCache | None = None,
 ) -> Replay:
-    """The histories a threshold row covers and their masks against the reference episodes."""
+    """The histories a threshold row covers and their masks against the reference episodes.
+
+    With ``cache``, the replay is kept while the data and the dated episodes stay the same.
+    """
     if indicators is None:
         indicators = covered_indicators(session, threshold)
-    histories = cached_histories(session, indicators, threshold.model, cache)
+    if cache is None:
+        return _prepare(session, threshold, indicators)
+    key = _replay_key(session, threshold, indicators)
+    return cache.get_or_load(key, lambda: _prepare(session, threshold, indicators))
+
+
+def _prepare(session: Session, threshold: Threshold, indicators: Sequence[Indicator]) -> Replay:
+    histories = load_histories(session, indicators, threshold.model)
     references = reference_episodes(session, threshold.level, threshold.dimension)
     source = DATED if references else None
     if not references:
@@ -228,7 +306,7 @@ def prepare(
     masks = [_masks(history, references) if references else None for history in histories]
     if not any(mask is not None for mask in masks):
         source = None
-    return Replay(histories=histories, masks=masks, source=source)
+    return Replay(histories=histories, masks=masks, source=source, references=references)
 
 
 def _masks(history: History, references: list[Episode]) -> EpisodeMasks | None:
@@ -270,6 +348,7 @@ def evaluate(replay: Replay, setting: dict[str, Any]) -> Outcome:
     """Replay ``setting`` (direction, blue..red, clear, min_periods) over stored scores."""
     runs: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     totals: dict[str, int] = dict.fromkeys("ABCD", 0)
+    leads: list[np.ndarray] = []
     cutoffs = [setting[name] for name in ("blue", "yellow", "orange", "red")]
     for history, masks in zip(replay.histories, replay.masks, strict=True):
         try:
@@ -290,6 +369,7 @@ def evaluate(replay: Replay, setting: dict[str, Any]) -> Outcome:
         if masks is not None:
             for key, count in count_signals(codes >= 1, history.observed, masks).items():
                 totals[key] += count
+            leads.append(lead_times(codes >= 1, history.observed, masks))
     if runs:
         years, entities, run_codes = (np.concatenate(parts) for parts in zip(*runs, strict=True))
         outcome = _outcome(years, entities, run_codes)
@@ -297,7 +377,72 @@ def evaluate(replay: Replay, setting: dict[str, Any]) -> Outcome:
         outcome = Outcome()
     outcome.years = dict(sorted(outcome.years.items()))
     outcome.signals = totals if any(mask is not None for mask in replay.masks) else None
+    outcome.leads = np.concatenate(leads) if leads else np.zeros(0)
     return outcome
+
+
+def propose(replay: Replay, direction: str | None) -> Proposal:
+    """The blue cut-off with the lowest noise-to-signal ratio over the replay's scores.
+
+    ``direction`` is the setting's (``None``: each indicator's own). The indicators'
+    scores are pooled into one panel, an (indicator, entity) pair per column; they
+    must share one frequency and one direction.
+    """
+    pairs = [
+        (history, masks)
+        for history, masks in zip(replay.histories, replay.masks, strict=True)
+        if masks is not None
+    ]
+    if not pairs:
+        return Proposal(reason="episodes")
+    histories = [history for history, _masks in pairs]
+    directions = {direction or history.direction for history in histories}
+    frequencies = {history.frequency for history in histories}
+    if len(directions) != 1 or len(frequencies) != 1:
+        return Proposal(reason="mixed")
+    (chosen,), (frequency,) = directions, frequencies
+    panel, episodes = _pooled(histories, replay.references, frequency)
+    try:
+        proposal = propose_threshold(panel, episodes, chosen, frequency=frequency)
+    except (InvalidInput, InvalidParameter):
+        return Proposal(reason="none")
+    if proposal.percentile is None or not isinstance(proposal.threshold, float):
+        return Proposal(reason="none")
+    measures = proposal.candidates.loc[proposal.percentile].to_dict()
+    return Proposal(
+        percentile=proposal.percentile,
+        cutoff=proposal.threshold,
+        direction=chosen,
+        measures=measures,
+    )
+
+
+def _pooled(
+    histories: Sequence[History], references: Sequence[Episode], frequency: str
+) -> tuple[pd.DataFrame, list[Episode]]:
+    """One panel of several histories (columns ``indicator:entity``) and its episodes."""
+    if len(histories) == 1:
+        columns = set(histories[0].panel.columns.tolist())
+        return histories[0].panel, [episode for episode in references if episode.entity in columns]
+    panels, episodes = [], []
+    for history in histories:
+        label = {entity: f"{history.indicator_id}:{entity}" for entity in history.panel.columns}
+        panels.append(history.panel.rename(columns=label))
+        episodes += [
+            Episode(start=episode.start, entity=label[episode.entity], end=episode.end)
+            for episode in references
+            if episode.entity in label
+        ]
+    pooled = pd.concat(panels, axis=1)
+    index = pd.date_range(pooled.index.min(), pooled.index.max(), freq=PERIOD_OFFSETS[frequency])
+    return pooled.reindex(index), episodes
+
+
+def proposal(replay: Replay, direction: str | None) -> Proposal:
+    """``propose``, kept with the replay (a cached replay keeps its proposals)."""
+    if direction not in replay.proposals:
+        replay.proposals[direction] = propose(replay, direction)
+    return replay.proposals[direction]
 
 
 def entity_names(session: Session, ids: Sequence[int], locale: str) -> dict[int, str]:
@@ -344,4 +489,6 @@ def compare(
         "more_entities": more,
         "indicators": indicators,
         "source": replay.source,
+        "proposal": proposal(replay, proposed.get("direction")),
+        "frequencies": sorted({history.frequency for history in replay.histories}),
     }

@@ -2,11 +2,13 @@
 
 Loading a level x dimension's stored scores is the slow part of a preview (a quarter
 of a million rows for the firms' monthly revenue); replaying a setting over them takes
-milliseconds. Each console process keeps the few most recently used panels, keyed by
-what they were read for and the *data version*: the newest job run and the newest
-finish time of any run. Scores are written by job runs (scoring cycles, the demo's
-backfill), so a run that finishes changes the version and the next preview reads the
-panels again; while a run is still going, previews show the scores as of its start.
+milliseconds. Each console process keeps the few most recently used replays (panels,
+their episode masks and the proposed cut-offs, see ``web.backtest``), keyed by what
+they were read for, the episodes' version and the *data version*: the newest job run
+and the newest finish time of any run. Scores are written by job runs (scoring cycles,
+the demo's backfill), so a run that finishes changes the version and the next preview
+reads the panels again; while a run is still going, previews show the scores as of its
+start.
 """
 
 from __future__ import annotations

@@ -11,13 +11,22 @@ import numpy as np
 import pandas as pd
 from flask.testing import FlaskClient
 
-from models.signals import backtest
+from models.signals import Episode, backtest, episode_masks
 from monitor.audit import change_threshold
 from monitor.db import Database
+from monitor.episodes import add_episode
 from monitor.records import Indicator, JobRun, Score, Shock, Threshold
 from tests.web.dataset import World, build_world
 from tests.web.test_thresholds import VALID_DOWN, edit_url
-from web.backtest import History, Replay, covered_indicators, evaluate, load_histories, prepare
+from web.backtest import (
+    History,
+    Replay,
+    covered_indicators,
+    evaluate,
+    load_histories,
+    prepare,
+    propose,
+)
 from web.backtest_cache import BoundedCache
 
 TOTALS = re.compile(r'id="preview-current-total">(\d+)<.*?id="preview-proposed-total">(\d+)<', re.S)
@@ -222,3 +231,99 @@ def test_the_recount_matches_the_models_backtest_alert_by_alert() -> None:
         if sum(row.values())
     }
     assert outcome.alerts > 100
+
+
+# Against a shock dated for 2022, with a two-year window (annual data): 2020 and 2021
+# lie before it, 2018 and 2019 have no shock in the two years after them, and 2022's own
+# window reaches past the dated history. The current blue cut-off -5 signals in 2018
+# (-5.22) and 2020 (-12.26): A = 1 (2020), B = 1 (2018), C = 1 (2021), D = 1 (2019).
+# A blue cut-off of -10 signals in 2020 only: A = 1, B = 0, C = 1, D = 2.
+STRICTER_FORM = {"direction": "", "blue": "-10", "yellow": "-12", "orange": "-14", "red": "-16",
+                 "clear": "", "min_periods": "1"}  # fmt: skip
+MEASURES = {  # (current, stricter), as the preview prints them
+    "type_i": ("50 %", "50 %"),  # C / (A + C) = 1 / 2 for both
+    "type_ii": ("50 %", "0 %"),  # B / (B + D): 1 / 2, then 0 / 2
+    "noise_to_signal": ("1", "0"),  # type II / (1 - type I): 0.5 / 0.5, then 0 / 0.5
+    "p_shock_given_signal": ("50 %", "100 %"),  # A / (A + B): 1 / 2, then 1 / 1
+    "median_lead": ("2", "2"),  # the first signal before 2022 is 2020's, both times
+}
+# The proposal: for "lower is riskier" the p-th candidate is the (100 - p)-th percentile
+# of the five changes; every candidate from p = 80 (-12.26 + 0.8 x 7.04 = -6.628) to 99
+# signals in 2020 only (noise-to-signal 0), so the most extreme, p = 99, wins: the 1st
+# percentile, -12.26 + 0.04 x (-5.22 + 12.26) = -11.9784.
+PROPOSED_CUTOFF = "-11.9784"
+MEASURE = re.compile(r'data-measure="(\w+)">([^<]*)<')
+
+
+def _dated_2022_shock(database: Database, world: World) -> None:
+    with database.session() as session:
+        add_episode(session, entity_id=world.entities["WF-POWER"], start=date(2022, 1, 1),
+                    end=None, label="订单骤降", author="otto", dimension="economic")  # fmt: skip
+
+
+def _measures(page: str) -> dict[str, tuple[str, ...]]:
+    found: dict[str, tuple[str, ...]] = {}
+    for name, text in MEASURE.findall(page):
+        found[name] = (*found.get(name, ()), text)
+    return found
+
+
+def test_the_preview_shows_the_signals_measures_and_the_proposal_in_chinese(
+    as_admin: FlaskClient, database: Database, world: World
+) -> None:
+    _dated_2022_shock(database, world)
+    url = f"/thresholds/{world.thresholds['industry_economic']}/preview"
+    page = as_admin.post(url, data=STRICTER_FORM).get_data(as_text=True)
+    assert _measures(page) == MEASURES
+    assert f'id="apply-proposal" data-cutoff="{PROPOSED_CUTOFF}"' in page
+    for text in ("第一类错误", "第二类错误", "中位领先期（年）", "建议的蓝色阈值", "用作蓝色阈值"):
+        assert text in page
+    assert "得分的第 1 百分位数" in page
+
+
+def test_the_preview_shows_the_signals_measures_and_the_proposal_in_english(
+    as_admin: FlaskClient, database: Database, world: World
+) -> None:
+    _dated_2022_shock(database, world)
+    as_admin.post("/language", data={"locale": "en"})
+    page = as_admin.get(edit_url(world)).get_data(as_text=True)
+    current = {name: (values[0],) * 2 for name, values in MEASURES.items()}
+    assert _measures(page) == current  # the edit page previews the saved setting
+    url = f"/thresholds/{world.thresholds['industry_economic']}/preview"
+    page = as_admin.post(url, data=STRICTER_FORM).get_data(as_text=True)
+    assert _measures(page) == MEASURES
+    assert f"Proposed blue cut-off: {PROPOSED_CUTOFF}" in page
+    assert "percentile 1 of the scores" in page and "Median lead time (years)" in page
+    assert "Use as blue cut-off" in page
+    with database.session() as session:  # a suggestion only: nothing is saved
+        assert session.get(Threshold, world.thresholds["industry_economic"]).blue == -5
+
+
+def test_the_proposal_pools_the_indicators_of_a_row_against_their_episodes() -> None:
+    index = pd.date_range("2018-01-01", periods=5, freq="YS")
+    panels = [
+        pd.DataFrame({1: [-5.22, -1.52, -12.26, 29.58, 6.81]}, index=index),
+        pd.DataFrame({2: [3.0, 1.0, 2.0, -30.0, 4.0]}, index=index),
+    ]
+    histories = [
+        History(indicator_id=n, direction="down", frequency="A", panel=panel,
+                observed=panel.notna().to_numpy())
+        for n, panel in enumerate(panels)
+    ]  # fmt: skip
+    references = [Episode(pd.Timestamp("2022-01-01"), 1), Episode(pd.Timestamp("2022-01-01"), 2)]
+    masks = [episode_masks(h.panel, references, frequency="A") for h in histories]
+    proposal = propose(Replay(histories, masks, "dated", references), None)
+    # Ten pooled values, sorted -30, -12.26, -5.22, ...: the candidates are the 1st to
+    # the 20th percentile, -28.4034 to -6.628. None signals a false alarm (ratio 0);
+    # from the 12th on they also signal 2020's -12.26, so the tie goes to the fewer
+    # signals, then to the most extreme: the 1st, -30 + 0.09 x 17.74 = -28.4034, which
+    # signals 2021's -30 only, one year before its shock.
+    assert proposal.percentile == 99.0 and round(proposal.cutoff, 4) == -28.4034
+    assert (proposal.measures["A"], proposal.measures["B"], proposal.measures["C"]) == (1, 0, 3)
+    assert proposal.measures["median_lead"] == 1.0
+    rising = History(indicator_id=1, direction="up", frequency="A", panel=panels[1],
+                     observed=histories[1].observed)  # fmt: skip
+    mixed = Replay([histories[0], rising], masks, "dated", references)
+    assert propose(mixed, None).reason == "mixed"
+    assert propose(mixed, "down").percentile == 99.0  # the setting's direction for both
+    assert propose(Replay(histories, [None, None], None), None).reason == "episodes"

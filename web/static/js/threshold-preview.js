@@ -1,5 +1,7 @@
 /* Recomputes the threshold backtest preview while the form is edited: posts the form
-   (with its CSRF token) to the preview URL and shows the returned table. */
+   (with its CSRF token) to the preview URL and shows the returned table. The preview's
+   "use as blue cut-off" button copies the proposed cut-off into the form (nothing is
+   saved) and the preview follows. */
 (function () {
   "use strict";
 
@@ -35,6 +37,16 @@
     }
     window.clearTimeout(timer);
     timer = window.setTimeout(refresh, 300);
+  });
+  target.addEventListener("click", function (event) {
+    var button = event.target.closest("#apply-proposal");
+    if (!button || !form.elements.blue) {
+      return;
+    }
+    form.elements.blue.value = button.dataset.cutoff;
+    form.elements.blue.focus();
+    window.clearTimeout(timer);
+    refresh();
   });
   form.addEventListener("change", function (event) {
     if (event.target.tagName === "SELECT") {
