@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 
 from models import (
     CusumDetector,
@@ -255,6 +255,39 @@ def _assert_same_rows(ours: list[tuple], theirs: list[tuple]) -> None:
                 assert a == pytest.approx(b, rel=1e-9, abs=1e-12), (mine, reference)
             else:
                 assert a == b, (mine, reference)
+
+
+REVISED = PERIODS[40].date()
+
+
+def _revise(database: Database, factor: float) -> None:
+    """Scale every stored value of one month, as a source's revision would."""
+    with database.session() as session:
+        session.execute(
+            update(Observation)
+            .where(Observation.period == REVISED)
+            .values(value=Observation.value * factor)
+        )
+
+
+@pytest.mark.parametrize("model", list(ModelKind))
+def test_a_revised_month_rescored_gives_the_scores_of_a_backfill_of_the_revised_data(
+    any_database: Database, sqlite_twin: Database, small_chunks: None, model: str
+) -> None:
+    indicator_id = _load(any_database, model, len(PERIODS))
+    score_indicators(any_database, notify=False, now=NOW)
+    _revise(any_database, 0.7)
+    score_indicators(any_database, changed={indicator_id: REVISED}, notify=False, now=NOW)
+    revised = _snapshot(any_database)[0]
+
+    _load(sqlite_twin, model, len(PERIODS))
+    _revise(sqlite_twin, 0.7)
+    score_indicators(sqlite_twin, notify=False, now=NOW)
+    backfill = _snapshot(sqlite_twin)[0]
+
+    later = [row for row in backfill if row[2] >= REVISED]
+    assert later and any(row[4] is not None for row in later)
+    _assert_same_rows(revised, backfill)
 
 
 @pytest.mark.parametrize("model", list(ModelKind))
