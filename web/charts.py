@@ -31,8 +31,8 @@ def _score_title(alert: Alert) -> str:
         return gettext(
             "Stale data: no value has arrived for the periods after the last observed one"
         )
-    if alert.model == ModelKind.ROBUST_Z:
-        return gettext("Robust z-score")
+    if alert.model != ModelKind.THRESHOLD:  # a model's own score: its name says what it is
+        return label("model", alert.model)
     transform = label("transform", alert.indicator.transform)
     return gettext("Value the threshold model compares: %(transform)s", transform=transform)
 
