@@ -22,7 +22,6 @@ from models.transforms import transform_lag
 VALUE = "value"
 SIGNED = "signed"
 RISK = "risk"
-ORIENTATIONS: tuple[str, ...] = (VALUE, SIGNED, RISK)
 
 
 class Detector(ABC):
