@@ -445,6 +445,24 @@ def proposal(replay: Replay, direction: str | None) -> Proposal:
     return replay.proposals[direction]
 
 
+def applied(setting: dict[str, Any], proposal: Proposal) -> dict[str, str]:
+    """The form values that move ``setting``'s blue cut-off to the proposed one.
+
+    The other cut-offs and the clearing level move by as much, so their order and
+    spacing stay valid in every direction (a clearing level of ``both`` stays at 0 or
+    above). Empty when nothing is proposed.
+    """
+    if proposal.cutoff is None or setting.get("blue") is None:
+        return {}
+    offset = proposal.cutoff - setting["blue"]
+    values = {name: setting[name] + offset for name in ("blue", "yellow", "orange", "red")}
+    values["blue"] = proposal.cutoff
+    if setting.get("clear") is not None:
+        clear = setting["clear"] + offset
+        values["clear"] = max(clear, 0.0) if proposal.direction == "both" else clear
+    return {name: repr(round(value, 4)) for name, value in values.items()}
+
+
 def entity_names(session: Session, ids: Sequence[int], locale: str) -> dict[int, str]:
     """Display names of ``ids``, in that order."""
     if not ids:
@@ -481,6 +499,7 @@ def compare(
                if name in proposed)  # fmt: skip
     new = current if same else evaluate(replay, proposed)
     shown, more = _most_alerted([current, new], ENTITIES_SHOWN)
+    suggestion = proposal(replay, proposed.get("direction"))
     return {
         "current": current,
         "proposed": new,
@@ -489,6 +508,7 @@ def compare(
         "more_entities": more,
         "indicators": indicators,
         "source": replay.source,
-        "proposal": proposal(replay, proposed.get("direction")),
+        "proposal": suggestion,
+        "applied": applied(proposed, suggestion),
         "frequencies": sorted({history.frequency for history in replay.histories}),
     }

@@ -20,7 +20,9 @@ from tests.web.dataset import World, build_world
 from tests.web.test_thresholds import VALID_DOWN, edit_url
 from web.backtest import (
     History,
+    Proposal,
     Replay,
+    applied,
     covered_indicators,
     evaluate,
     load_histories,
@@ -252,6 +254,9 @@ MEASURES = {  # (current, stricter), as the preview prints them
 # signals in 2020 only (noise-to-signal 0), so the most extreme, p = 99, wins: the 1st
 # percentile, -12.26 + 0.04 x (-5.22 + 12.26) = -11.9784.
 PROPOSED_CUTOFF = "-11.9784"
+# Applying it moves the stricter form's other cut-offs by as much, -1.9784.
+APPLY_BUTTON = ('id="apply-proposal" data-blue="-11.9784" data-yellow="-13.9784" '
+                'data-orange="-15.9784" data-red="-17.9784">')  # fmt: skip
 MEASURE = re.compile(r'data-measure="(\w+)">([^<]*)<')
 
 
@@ -275,7 +280,7 @@ def test_the_preview_shows_the_signals_measures_and_the_proposal_in_chinese(
     url = f"/thresholds/{world.thresholds['industry_economic']}/preview"
     page = as_admin.post(url, data=STRICTER_FORM).get_data(as_text=True)
     assert _measures(page) == MEASURES
-    assert f'id="apply-proposal" data-cutoff="{PROPOSED_CUTOFF}"' in page
+    assert APPLY_BUTTON in page
     for text in ("第一类错误", "第二类错误", "中位领先期（年）", "建议的蓝色阈值", "用作蓝色阈值"):
         assert text in page
     assert "得分的第 1 百分位数" in page
@@ -294,7 +299,7 @@ def test_the_preview_shows_the_signals_measures_and_the_proposal_in_english(
     assert _measures(page) == MEASURES
     assert f"Proposed blue cut-off: {PROPOSED_CUTOFF}" in page
     assert "percentile 1 of the scores" in page and "Median lead time (years)" in page
-    assert "Use as blue cut-off" in page
+    assert APPLY_BUTTON + "Use as blue cut-off<" in page
     with database.session() as session:  # a suggestion only: nothing is saved
         assert session.get(Threshold, world.thresholds["industry_economic"]).blue == -5
 
@@ -327,3 +332,14 @@ def test_the_proposal_pools_the_indicators_of_a_row_against_their_episodes() -> 
     assert propose(mixed, None).reason == "mixed"
     assert propose(mixed, "down").percentile == 99.0  # the setting's direction for both
     assert propose(Replay(histories, [None, None], None), None).reason == "episodes"
+
+
+def test_applying_a_proposal_moves_every_cut_off_by_as_much() -> None:
+    down = {"blue": -5.0, "yellow": -10.0, "orange": -15.0, "red": -20.0, "clear": -2.0}
+    moved = applied(down, Proposal(percentile=95.0, cutoff=-7.25, direction="down"))
+    assert moved == {"blue": "-7.25", "yellow": "-12.25", "orange": "-17.25", "red": "-22.25",
+                     "clear": "-4.25"}  # fmt: skip
+    both = {"blue": 2.0, "yellow": 3.0, "orange": 4.0, "red": 5.0, "clear": 1.0}
+    lower = applied(both, Proposal(percentile=90.0, cutoff=0.5, direction="both"))
+    assert lower == {"blue": "0.5", "yellow": "1.5", "orange": "2.5", "red": "3.5", "clear": "0.0"}
+    assert applied({**down, "clear": None}, Proposal(reason="none")) == {}

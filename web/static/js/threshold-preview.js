@@ -1,7 +1,7 @@
 /* Recomputes the threshold backtest preview while the form is edited: posts the form
    (with its CSRF token) to the preview URL and shows the returned table. The preview's
-   "use as blue cut-off" button copies the proposed cut-off into the form (nothing is
-   saved) and the preview follows. */
+   "use as blue cut-off" button copies the proposed cut-offs (its data-blue ... data-clear)
+   into the form (nothing is saved) and the preview follows. */
 (function () {
   "use strict";
 
@@ -40,10 +40,14 @@
   });
   target.addEventListener("click", function (event) {
     var button = event.target.closest("#apply-proposal");
-    if (!button || !form.elements.blue) {
+    if (!button) {
       return;
     }
-    form.elements.blue.value = button.dataset.cutoff;
+    ["blue", "yellow", "orange", "red", "clear"].forEach(function (name) {
+      if (button.dataset[name] !== undefined && form.elements[name]) {
+        form.elements[name].value = button.dataset[name];
+      }
+    });
     form.elements.blue.focus();
     window.clearTimeout(timer);
     refresh();
