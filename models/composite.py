@@ -16,11 +16,18 @@ For one (level, dimension) the indicators' panels (periods x entities) become on
    period (the weights of missing ones are left out, so a late statistic does not
    drag the index down).
 
+Indicators of different frequencies meet on the highest one (:func:`common_frequency`):
+a quarter's or a year's value counts from the last month of its period on, when the
+figure is complete, and is carried forward until the next one (for one period of its
+own frequency plus a grace), never spread back over the months it covers. Which
+components are present in a period, and so how the weights are re-normalised, thus
+depends on data up to that period only.
+
 Bounds and weights are learned once and then frozen (:class:`CompositeWeights`), so the
 value for period ``t`` uses data up to ``t`` and the frozen base only: appending
-periods never changes an earlier value. The overall index combines the dimension
-indices the same way (entropy or equal weights), and :func:`index_levels` colours an
-index with the four cut-offs (40/55/70/85 by default).
+periods, a late annual figure included, never changes an earlier value. The overall
+index combines the dimension indices the same way (entropy or equal weights), and
+:func:`index_levels` colours an index with the four cut-offs (40/55/70/85 by default).
 """
 
 from __future__ import annotations
@@ -32,10 +39,16 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from models.checks import require_choice
+from models.checks import require_choice, require_int
 from models.errors import InvalidInput, InvalidParameter
 from models.levels import DIRECTIONS, to_levels
-from models.panel import PERIOD_OFFSETS, PERIODS_PER_YEAR, as_panel, check_regular
+from models.panel import (
+    PERIOD_OFFSETS,
+    PERIODS_PER_YEAR,
+    as_panel,
+    check_index,
+    check_regular,
+)
 
 #: Default blue, yellow, orange and red cut-offs of a 0-100 index.
 DEFAULT_CUTOFFS: tuple[float, float, float, float] = (40.0, 55.0, 70.0, 85.0)
@@ -230,26 +243,87 @@ def index_levels(
     return to_levels(index, cutoffs, "up", clear=clear, min_periods=min_periods)
 
 
-def to_frequency(panel: pd.DataFrame, source: str, target: str) -> pd.DataFrame:
-    """A panel of ``source`` frequency spread over the ``target`` periods it contains.
+def to_frequency(
+    panel: pd.DataFrame,
+    source: str,
+    target: str,
+    *,
+    until: object = None,
+    grace: int | None = None,
+) -> pd.DataFrame:
+    """A ``source``-frequency panel on ``target`` periods, carried forward, never back.
 
-    Each quarter's or year's value is repeated over its months (or quarters), so a
-    lower-frequency indicator can join a monthly index; a missing value stays
-    missing. ``target`` must be the same frequency or a higher one.
+    A quarter's or a year's figure is complete only when its period is over, so it
+    counts from the period's last month (or quarter) on: a year's value from its
+    December, a quarter's from its third month. It is then carried forward, entity by
+    entity, until the next value takes over, for at most one period of its own
+    frequency plus ``grace`` target periods (default half a period: 6 months for an
+    annual value, 1 month for a quarterly one); after that the cell is missing. The
+    value of target period ``t`` thus depends only on periods that end by ``t``:
+    appending periods, however late, never changes it.
+
+    The result runs from the first source period's last target period to ``until`` (a
+    date; default the last source period's last target period). ``target`` must be the
+    same frequency or a higher one; at the same frequency nothing is carried.
     """
     require_choice("source frequency", source, tuple(PERIODS_PER_YEAR))
     require_choice("target frequency", target, tuple(PERIODS_PER_YEAR))
     data = as_panel(panel)
     ratio, remainder = divmod(PERIODS_PER_YEAR[target], PERIODS_PER_YEAR[source])
     if ratio < 1 or remainder:
-        raise InvalidParameter(f"cannot spread {source} periods over {target} periods")
-    if ratio == 1 or data.empty:
+        raise InvalidParameter(f"cannot carry {source} periods onto {target} periods")
+    carried = ratio // 2 if grace is None else require_int("grace", grace, minimum=0)
+    end = None if until is None else _date("until", until)
+    if data.empty:
         return data
     check_regular(data.index, source)
-    months = 12 // PERIODS_PER_YEAR[source]
-    last = data.index[-1] + pd.DateOffset(months=months) - pd.DateOffset(days=1)
-    full = pd.date_range(data.index[0], last, freq=PERIOD_OFFSETS[target], name=data.index.name)
-    return data.reindex(full, method="ffill", limit=ratio - 1)
+    known = data.set_axis(known_from(data.index, source, target))
+    last = known.index[-1] if end is None else end
+    full = pd.date_range(known.index[0], last, freq=PERIOD_OFFSETS[target], name=data.index.name)
+    if ratio == 1:
+        return known.reindex(full)
+    return known.reindex(known.index.union(full)).ffill(limit=ratio + carried - 1).reindex(full)
+
+
+def known_from(periods: pd.DatetimeIndex, source: str, target: str) -> pd.DatetimeIndex:
+    """The ``target`` period in which each ``source`` period is complete: its last one."""
+    months = 12 // PERIODS_PER_YEAR[source] - 12 // PERIODS_PER_YEAR[target]
+    return pd.DatetimeIndex(periods + pd.DateOffset(months=months), name=periods.name)
+
+
+def common_frequency(
+    panels: Mapping[Hashable, pd.DataFrame],
+    frequencies: Mapping[Hashable, str],
+    target: str | None = None,
+) -> tuple[dict[Hashable, pd.DataFrame], str]:
+    """``panels`` of mixed frequencies carried onto ``target`` (default the highest).
+
+    Each panel goes through :func:`to_frequency` up to one common horizon: the latest
+    target period in which any panel's last period is complete (a year's figure
+    reaches its December). Returns the panels and ``target``.
+    """
+    missing = [key for key in panels if key not in frequencies]
+    if missing:
+        raise InvalidParameter(f"no frequency given for {missing!r}")
+    for key in panels:
+        require_choice(f"frequency of {key!r}", frequencies[key], tuple(PERIODS_PER_YEAR))
+    if target is None:
+        if not panels:
+            raise InvalidInput("no panels to bring to a common frequency")
+        target = max((frequencies[key] for key in panels), key=PERIODS_PER_YEAR.__getitem__)
+    require_choice("target frequency", target, tuple(PERIODS_PER_YEAR))
+    checked = {key: check_index(panel, name=f"panel {key!r}") for key, panel in panels.items()}
+    ends = [
+        known_from(panel.index[-1:], frequencies[key], target)[0]
+        for key, panel in checked.items()
+        if len(panel.index)
+    ]
+    horizon = max(ends) if ends else None
+    aligned = {
+        key: to_frequency(panel, frequencies[key], target, until=horizon)
+        for key, panel in checked.items()
+    }
+    return aligned, target
 
 
 def _window(base_start: object, base_end: object) -> tuple[pd.Timestamp, pd.Timestamp]:
@@ -263,6 +337,18 @@ def _window(base_start: object, base_end: object) -> tuple[pd.Timestamp, pd.Time
     if pd.isna(start) or pd.isna(end) or start > end:
         raise InvalidParameter(f"base window must run forwards, got {base_start} .. {base_end}")
     return start, end
+
+
+def _date(name: str, value: object) -> pd.Timestamp:
+    if not isinstance(value, str | date):  # a bare number would be read as nanoseconds
+        raise InvalidParameter(f"{name} must be a date, got {value!r}")
+    try:
+        stamp = pd.Timestamp(value)
+    except (TypeError, ValueError) as exc:
+        raise InvalidParameter(f"{name} must be a date: {exc}") from None
+    if pd.isna(stamp):
+        raise InvalidParameter(f"{name} must be a date, got {value!r}")
+    return stamp
 
 
 def _base_rows(panel: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:

@@ -3,8 +3,10 @@
 For each level, the indicators of each dimension are combined into one index per
 entity with entropy weights (``models.composite``), and the dimension indices into an
 ``overall`` one. Each indicator enters as the model sees it (its ``transform``
-applied) and at the highest frequency of its dimension (a quarter's or a year's value
-repeats over its months).
+applied) and at the highest frequency of its dimension: a quarter's or a year's value
+counts from its period's last month on and is carried forward, never spread back, so
+a figure arriving late does not rewrite the months before its period ended. The
+dimension indices meet in the overall index the same way.
 
 The weights and the base-window bounds are learned the first time a level is
 computed and frozen as a numbered version (``CompositeVersion``); every stored value
@@ -31,10 +33,10 @@ from models.composite import (
     DEFAULT_CUTOFFS,
     CompositeWeights,
     Scale,
+    common_frequency,
     fit_composite,
     fit_overall,
     index_levels,
-    to_frequency,
     weighted_mean,
 )
 from models.errors import InvalidInput
@@ -350,30 +352,31 @@ def _panels(
 ) -> tuple[dict[int, pd.DataFrame], str]:
     """Each indicator's transformed panel at the highest frequency among them, and that.
 
+    Coarser panels are carried forward (``models.composite.common_frequency``).
     ``until`` reads the observations up to that period only.
     """
     if not indicators:
         return {}, "A"
     target = min((i.frequency for i in indicators), key=FREQUENCY_RANK.__getitem__)
-    panels = {}
+    seen: dict[int, pd.DataFrame] = {}
+    frequencies: dict[int, str] = {}
     for indicator in indicators:
         panel = observation_panel(session, indicator.id, indicator.frequency, until=until)
         if panel.empty:
             continue
-        seen = apply_transform(panel, indicator.transform, indicator.frequency)
-        panels[indicator.id] = to_frequency(seen, indicator.frequency, target)
+        seen[indicator.id] = apply_transform(panel, indicator.transform, indicator.frequency)
+        frequencies[indicator.id] = indicator.frequency
+    panels, _ = common_frequency(seen, frequencies, target)
     return panels, target
 
 
 def _common_frequency(
     indices: Mapping[str, pd.DataFrame], frequencies: Mapping[str, str]
 ) -> dict[str, pd.DataFrame]:
-    """Dimension indices spread to the highest frequency among them, on complete ranges."""
+    """Dimension indices carried to the highest frequency among them, on complete ranges."""
     target = min(frequencies.values(), key=FREQUENCY_RANK.__getitem__)
-    return {
-        key: _complete(to_frequency(index, frequencies[key], target), target)
-        for key, index in indices.items()
-    }
+    aligned, _ = common_frequency(indices, frequencies, target)
+    return {key: _complete(index, target) for key, index in aligned.items()}
 
 
 def _complete(panel: pd.DataFrame, frequency: str) -> pd.DataFrame:

@@ -12,13 +12,16 @@ from models import InvalidInput, InvalidParameter
 from models.composite import (
     DEFAULT_CUTOFFS,
     Scale,
+    common_frequency,
     entropy_weights,
     fit_composite,
     fit_overall,
     index_levels,
+    known_from,
     to_frequency,
     weighted_mean,
 )
+from models.panel import PERIODS_PER_YEAR
 from tests.models.panels import frame_of, random_panel
 
 NAN = math.nan
@@ -208,15 +211,163 @@ def test_index_colours_use_the_default_cutoffs():
     assert index_levels(index, (20, 30, 60, 90))["firm"].tolist() == [0, 2, 2, 2, 3, 3, 4, 4]
 
 
-def test_lower_frequencies_spread_over_their_months_or_quarters():
+def test_a_coarser_value_counts_from_the_end_of_its_period_and_is_carried_forward():
     annual = frame_of([1.0, NAN], frequency="A", start="2020-01-01")
     monthly = to_frequency(annual, "A", "M")
-    assert len(monthly) == 24 and monthly.index[-1] == pd.Timestamp("2021-12-01")
-    assert monthly["firm"].iloc[:12].eq(1.0).all() and monthly["firm"].iloc[12:].isna().all()
+    # 2020 is complete in December 2020; 2021 is missing, so 2020 carries on through 2021
+    assert monthly.index[0] == pd.Timestamp("2020-12-01")
+    assert monthly.index[-1] == pd.Timestamp("2021-12-01")
+    assert monthly["firm"].eq(1.0).all() and len(monthly) == 13
     quarters = to_frequency(frame_of([1.0, 2.0], frequency="Q", start="2020-04-01"), "Q", "M")
-    assert quarters["firm"].tolist() == [1.0, 1.0, 1.0, 2.0, 2.0, 2.0]
+    assert quarters.index[0] == pd.Timestamp("2020-06-01")
+    assert quarters["firm"].tolist() == [1.0, 1.0, 1.0, 2.0]  # June to August, September
+    years = to_frequency(frame_of([1.0, 2.0], frequency="A", start="2020-01-01"), "A", "Q")
+    assert years.index[0] == pd.Timestamp("2020-10-01")
+    assert years["firm"].tolist() == [1.0, 1.0, 1.0, 1.0, 2.0]
     with pytest.raises(InvalidParameter):
         to_frequency(frame_of([1.0, 2.0]), "M", "A")
+
+
+@pytest.mark.parametrize(
+    ("source", "target", "grace", "lasts"),
+    [
+        ("A", "M", None, 18),  # a year plus six months: December to the May after next
+        ("A", "M", 0, 12),
+        ("A", "Q", None, 6),
+        ("Q", "M", None, 4),  # a quarter plus one month
+        ("Q", "M", 2, 5),
+    ],
+)
+def test_a_carried_value_expires_after_one_period_of_its_own_and_the_grace(
+    source, target, grace, lasts
+):
+    single = frame_of([5.0], frequency=source, start="2020-01-01")
+    carried = to_frequency(single, source, target, until="2023-12-31", grace=grace)["firm"]
+    assert carried.iloc[:lasts].eq(5.0).all()
+    assert carried.iloc[lasts:].isna().all() and len(carried) > lasts
+
+
+def test_until_extends_or_cuts_the_carried_panel():
+    annual = frame_of([1.0, 2.0], frequency="A", start="2020-01-01")
+    longer = to_frequency(annual, "A", "M", until="2022-03-01")
+    assert longer.index[-1] == pd.Timestamp("2022-03-01") and longer["firm"].iloc[-1] == 2.0
+    shorter = to_frequency(annual, "A", "M", until="2021-06-15")
+    assert shorter.index[-1] == pd.Timestamp("2021-06-01") and shorter["firm"].eq(1.0).all()
+    same = to_frequency(frame_of([1.0, NAN, 3.0]), "M", "M", until="2020-05-01")["firm"]
+    np.testing.assert_array_equal(same.to_numpy(), [1.0, NAN, 3.0, NAN, NAN])  # not carried
+    with pytest.raises(InvalidParameter):
+        to_frequency(annual, "A", "M", until=2022)
+    with pytest.raises(InvalidParameter):
+        to_frequency(annual, "A", "M", grace=-1)
+
+
+def reference_carried(panel, source, target, until, grace) -> pd.DataFrame:
+    """``to_frequency`` cell by cell: the latest value complete by ``t``, if still fresh."""
+    step = 12 // PERIODS_PER_YEAR[target]
+    span = 12 // PERIODS_PER_YEAR[source]
+    lasts = PERIODS_PER_YEAR[target] // PERIODS_PER_YEAR[source] + grace
+    months = pd.date_range(
+        panel.index[0] + pd.DateOffset(months=span - step), until, freq=f"{step}MS"
+    )
+    result = pd.DataFrame(NAN, index=months, columns=panel.columns)
+    for month in months:
+        for entity in panel.columns:
+            for period, value in panel[entity].items():
+                known = period + pd.DateOffset(months=span - step)
+                age = (month.year - known.year) * 12 + month.month - known.month
+                if 0 <= age < lasts * step and not math.isnan(value):
+                    result.loc[month, entity] = value  # later periods overwrite earlier ones
+    return result
+
+
+@pytest.mark.parametrize(("source", "target"), [("A", "M"), ("Q", "M"), ("A", "Q")])
+def test_carrying_forward_equals_the_cell_by_cell_reference(source, target):
+    panel = random_panel(8, 6, seed=7, frequency=source)
+    panel.iloc[2:6, 1] = NAN  # a long gap: the carried value expires
+    grace = PERIODS_PER_YEAR[target] // PERIODS_PER_YEAR[source] // 2
+    carried = to_frequency(panel, source, target, until="2031-12-31")
+    expected = reference_carried(panel, source, target, "2031-12-31", grace)
+    pd.testing.assert_frame_equal(carried, expected, check_freq=False, check_names=False)
+
+
+def mixed_panels() -> tuple[dict[str, pd.DataFrame], dict[str, str], dict[str, str]]:
+    """Monthly, quarterly and annual indicators of twelve firms over 2020-2025, with gaps."""
+    panels = {
+        "monthly": random_panel(72, 12, seed=21, frequency="M"),
+        "quarterly": random_panel(24, 12, seed=22, frequency="Q"),
+        "annual": random_panel(6, 12, seed=23, frequency="A"),
+    }
+    frequencies = {"monthly": "M", "quarterly": "Q", "annual": "A"}
+    return panels, frequencies, {"monthly": "up", "quarterly": "down", "annual": "both"}
+
+
+def mixed_index(frozen, panels, frequencies) -> pd.DataFrame:
+    aligned, target = common_frequency(panels, frequencies)
+    assert target == "M"
+    return frozen.index(aligned)
+
+
+@pytest.mark.parametrize("arrival", ["when complete", "when begun"])
+def test_a_mixed_frequency_index_never_changes_when_later_periods_arrive(arrival):
+    """Cut the data after each month, keeping the periods complete by then (a year's
+    figure in its December) or every period begun by then (a year's figure as early as
+    its January): the index up to that month is the one the full data give, so no
+    quarter's or year's figure reaches back before its end."""
+    panels, frequencies, directions = mixed_panels()
+    aligned, _ = common_frequency(panels, frequencies)
+    frozen = fit_composite(aligned, directions, "2020-01-01", "2021-12-31")
+    full = mixed_index(frozen, panels, frequencies)
+    for cut in full.index[::5]:
+        known = {}
+        for key, panel in panels.items():
+            ends = known_from(panel.index, frequencies[key], "M")
+            known[key] = panel.loc[(ends if arrival == "when complete" else panel.index) <= cut]
+        earlier = mixed_index(frozen, known, frequencies).loc[:cut]
+        pd.testing.assert_frame_equal(earlier, full.loc[:cut], check_freq=False)
+
+
+def test_a_late_annual_figure_leaves_the_months_before_its_december_alone():
+    """Months to September 2025 and years to 2024 are in; then the 2025 figure arrives
+    with half a year more of months. Up to September nothing moves; meanwhile 2024's
+    figure, complete in December 2024, stood in for the missing year."""
+    panels, frequencies, directions = mixed_panels()
+    aligned, _ = common_frequency(panels, frequencies)
+    frozen = fit_composite(aligned, directions, "2020-01-01", "2021-12-31")
+    september = pd.Timestamp("2025-09-01")
+    before = {
+        "monthly": panels["monthly"].loc[:september],
+        "quarterly": panels["quarterly"].loc[:"2025-07-01"],  # the third quarter ends in September
+        "annual": panels["annual"].loc[:"2024-01-01"],
+    }
+    shown = mixed_index(frozen, before, frequencies)
+    after = mixed_index(frozen, panels, frequencies)
+    assert shown.index[-1] == september
+    pd.testing.assert_frame_equal(after.loc[:september], shown, check_freq=False)
+    carried, _ = common_frequency(before, frequencies)
+    annual_2024 = panels["annual"].loc["2024-01-01"]
+    present = annual_2024.notna()
+    assert present.any()
+    np.testing.assert_array_equal(
+        carried["annual"].loc[september, present].to_numpy(), annual_2024[present].to_numpy()
+    )
+
+
+def test_mixed_frequencies_need_a_frequency_for_every_panel():
+    panels, frequencies, _ = mixed_panels()
+    with pytest.raises(InvalidParameter, match="frequency"):
+        common_frequency(panels, {"monthly": "M"})
+    with pytest.raises(InvalidParameter):
+        common_frequency(panels, {**frequencies, "annual": "W"})
+    coarse = {"quarterly": panels["quarterly"], "annual": panels["annual"]}
+    aligned, target = common_frequency(coarse, frequencies)
+    assert target == "Q" and aligned["quarterly"].equals(panels["quarterly"])
+    with pytest.raises(InvalidParameter):
+        common_frequency(panels, frequencies, "Q")  # months cannot become quarters
+    with pytest.raises(InvalidInput):
+        common_frequency({}, {})
+    empty = {**coarse, "monthly": panels["monthly"].iloc[:0]}
+    aligned, target = common_frequency(empty, frequencies, "M")  # sets no horizon
+    assert aligned["monthly"].empty and aligned["annual"].index[-1] == pd.Timestamp("2025-12-01")
 
 
 def test_a_flat_indicator_gets_no_weight_and_the_index_comes_from_the_others():

@@ -7,7 +7,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import delete, func, insert, select
 
 from models.composite import fit_composite, to_frequency
 from monitor.composites import (
@@ -150,8 +150,8 @@ def test_values_far_past_the_base_range_are_red_and_the_calm_end_is_normal(
         ]
         calm = values.loc[("QD", dimension, JUNE_2021)]
         assert calm["value"] == 0.0 and pd.isna(calm["severity"])
-    # the annual trade index counts for every month of its year in the overall index
-    assert values.loc[("SD", "trade", date(2021, 1, 1)), "value"] == 100.0
+    # the annual trade index of 2020 counts in the overall one from December 2020 on
+    assert values.loc[("SD", "trade", date(2020, 1, 1)), "value"] == 100.0
 
 
 def test_stored_values_equal_the_model_on_the_same_panels(province: Database) -> None:
@@ -202,8 +202,83 @@ def test_new_data_reuses_the_frozen_version_and_rewrites_only_later_periods(
     after = _values(province)
     pd.testing.assert_frame_equal(after.loc[before.index], before)
     assert written > 0
-    assert after.loc[("SD", "economic", date(2022, 3, 1)), "value"] == 0.0
+    # the last quarter's margin of 2021 is carried through March 2022, then expires
+    assert after.loc[("SD", "economic", date(2022, 3, 1)), "value"] > 0.0
+    assert after.loc[("SD", "economic", date(2022, 4, 1)), "value"] == 0.0
     assert after.loc[("JN", "economic", date(2018, 1, 1)), "value"] == 100.0
+
+
+def test_a_later_ingest_never_changes_the_stored_values_of_earlier_months(
+    province: Database,
+) -> None:
+    """Months to September 2021, quarters to the third, years to 2020 are in and stored;
+    then the rest arrives, the 2021 annual figures late: Shandong's exposure back to 2
+    (trade index 50 after 100), Qingdao's repeating 2020's. Every value stored before
+    stays as it was: a 2021 figure counts from December 2021 on, and until then 2020's
+    carries the trade index into the overall one."""
+    ids = _ids(province)
+    september = date(2021, 9, 1)
+    later = [
+        (ids["GOV_OUTPUT"], date(2021, 10, 1)),
+        (ids["GOV_MARGIN"], date(2021, 10, 1)),
+        (ids["GOV_EXPOSURE"], date(2021, 1, 1)),
+    ]
+    with province.session() as session:
+        for indicator_id, first in later:
+            session.execute(
+                delete(Observation).where(
+                    Observation.indicator_id == indicator_id, Observation.period >= first
+                )
+            )
+    with province.session() as session:
+        update_composites(session)
+    before = _values(province)
+    assert before.xs(OVERALL, level="dimension").index.get_level_values("period").max() == (
+        september
+    )
+    series = _series()
+    news = dict(series)
+    for entity, exposure_2021 in (("SD", 2.0), ("QD", 1.0)):
+        years, exposure = series[("GOV_EXPOSURE", entity)]
+        news[("GOV_EXPOSURE", entity)] = (years, np.append(exposure[:4], exposure_2021))
+    with province.session() as session:
+        for (code, entity), (periods, values) in news.items():
+            first = dict(later)[ids[code]]
+            kept = periods >= pd.Timestamp(first)
+            _add(session, {(code, entity): (periods[kept], values[kept])}, ids)
+    with province.session() as session:
+        written = update_composites(session, dict(later))
+        version = current_version(session, "government")
+        assert version is not None
+        recomputed = compute_composites(session, version)
+    after = _values(province)
+    assert written > 0 and len(after) > len(before)
+    pd.testing.assert_frame_equal(after.loc[before.index], before)
+    trade = after.xs(("SD", "trade"), level=("entity", "dimension"))["value"]
+    assert trade.loc[date(2020, 1, 1)] == 100.0 and trade.loc[date(2021, 1, 1)] == 50.0
+    overall = after.xs(("SD", OVERALL), level=("entity", "dimension"))["value"]
+    assert overall.loc[date(2021, 12, 1)] < overall.loc[september] == 100.0
+    # what was stored bit by bit is what a full recompute gives
+    full = recomputed[OVERALL][ids["SD"]]
+    assert full.loc["2021-12-01"] == overall.loc[date(2021, 12, 1)]
+    assert full.loc["2021-06-01"] == overall.loc[JUNE_2021]
+
+
+def test_a_year_counts_in_the_overall_index_from_its_december_on(province: Database) -> None:
+    """Shandong's trade index is 50 in 2018 and 100 in 2019 (exposure 2 and 3 on the
+    base range 1..3): with equal weights, the overall index of 2019's months mixes in
+    2018's figure until November and 2019's from December, never before."""
+    with province.session() as session:
+        update_composites(session, overall_method="equal")
+    values = _values(province)
+    overall = values.xs(("SD", OVERALL), level=("entity", "dimension"))["value"]
+    economic = values.xs(("SD", "economic"), level=("entity", "dimension"))["value"]
+    trade = values.xs(("SD", "trade"), level=("entity", "dimension"))["value"]
+    assert trade.loc[date(2018, 1, 1)] == 50.0 and trade.loc[date(2019, 1, 1)] == 100.0
+    for month in (date(2019, 1, 1), date(2019, 11, 1)):
+        assert overall.loc[month] == pytest.approx((economic.loc[month] + 50.0) / 2)
+    for month in (date(2019, 12, 1), date(2020, 5, 1)):
+        assert overall.loc[month] == pytest.approx((economic.loc[month] + 100.0) / 2)
 
 
 def test_refreezing_makes_a_new_version_and_recomputes_everything(province: Database) -> None:
