@@ -45,6 +45,7 @@ from monitor.scoring import (
 )
 from monitor.stages import update_stages
 from monitor.state import continue_levels, shift_period, stored_recent, stored_state
+from monitor.synthetic_alerts import mark_synthetic_alerts, next_alert_id
 from monitor.vocabulary import Level, RunStatus
 
 if TYPE_CHECKING:
@@ -103,6 +104,7 @@ def score_indicators(
         session.add(run)
         session.flush()
         report.job_run_id = run.id
+        first_new_alert = next_alert_id(session)
         derived = update_derived(session, changed, job_run_id=run.id, now=now)
         if changed is not None:
             changed = {**changed, **{k: min(v, changed.get(k, v)) for k, v in derived.items()}}
@@ -132,6 +134,8 @@ def score_indicators(
         advance((steps - 1) / steps)
         with database.session() as session:
             report.stages_written = update_stages(session, changed, now=now, notify=notify)
+        with database.session() as session:
+            mark_synthetic_alerts(session, first_new_alert)
     except Exception as exc:
         _finish(database, report, error=f"{type(exc).__name__}: {exc}")
         raise
