@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) ## Create .venv and install the project with its test tools
 
-run: install ## Run database, demo data, scheduler and console in one process (port $$CLUSTERWATCH_PORT, default 8000)
+run: install ## Run database, demo data, scheduler and console in one process (port: CLUSTERWATCH_PORT, default 8000)
 	$(BIN)/clusterwatch run
 
 web: install ## Run the console alone (no scheduler)
