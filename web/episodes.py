@@ -16,6 +16,7 @@ from sqlalchemy import select
 from wtforms import DateField, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
+from monitor.demo.load import DEMO_SOURCE
 from monitor.episodes import LABEL_LENGTH, add_episode, list_episodes, remove_episode
 from monitor.errors import NotFound
 from monitor.records import Entity
@@ -68,6 +69,7 @@ def _page(form: EpisodeForm, status: int = 200) -> ResponseReturnValue:
             form=form,
             scopes=list(scopes),
             can_edit=current_user.can(Role.OPERATOR),
+            demo_author=DEMO_SOURCE,
         ),
         status,
     )

@@ -9,6 +9,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from monitor.db import Database
+from monitor.demo.load import DEMO_SOURCE
 from monitor.episodes import add_episode
 from monitor.records import Entity, Episode, Shock, Threshold
 from tests.web.dataset import World
@@ -141,3 +142,16 @@ def test_viewers_see_episodes_but_cannot_change_them(
     assert as_viewer.post("/episodes/", data=NEW_EPISODE).status_code == 403
     episode_id = database.sessions().scalars(select(Episode.id)).one()
     assert as_viewer.post(f"/episodes/{episode_id}/delete").status_code == 403
+
+
+def test_episodes_dated_by_the_demo_are_marked_as_synthetic(
+    as_viewer: FlaskClient, database: Database, world: World
+) -> None:
+    _date(database, "WF-POWER", date(2022, 1, 1))
+    assert 'class="badge synthetic"' not in as_viewer.get("/episodes/").get_data(as_text=True)
+    with database.session() as session:
+        entity = session.scalar(select(Entity).where(Entity.code == "WF-POWER"))
+        add_episode(session, entity_id=entity.id, start=date(2020, 2, 1), end=None,
+                    label="2020 年疫情冲击", author=DEMO_SOURCE, dimension=None)  # fmt: skip
+    text = as_viewer.get("/episodes/").get_data(as_text=True)
+    assert text.count('class="badge synthetic"') == 1
