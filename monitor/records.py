@@ -241,8 +241,9 @@ class Score(Base):
         Index("ix_score_model_period", "indicator_id", "model", "period", "entity_id"),
     )
 
-    indicator_id: Mapped[int] = mapped_column(ForeignKey("indicators.id"), primary_key=True)
-    entity_id: Mapped[int] = mapped_column(ForeignKey("entities.id"), primary_key=True)
+    # No foreign keys: derived rows written by the million by the pipeline alone (0017).
+    indicator_id: Mapped[int] = mapped_column(primary_key=True)
+    entity_id: Mapped[int] = mapped_column(primary_key=True)
     model: Mapped[str] = mapped_column(String(32), primary_key=True)
     period: Mapped[date] = mapped_column(Date, primary_key=True)
     score: Mapped[float | None] = mapped_column(Float)
