@@ -35,9 +35,10 @@ from models.errors import InvalidParameter
 from models.levels import check_decision
 from models.registry import DETECTORS, build_detector
 from models.rules import parse_steps
+from monitor.chunks import GROUP_COLUMNS
 from monitor.errors import CatalogError
 from monitor.records import Entity, Indicator, Threshold, utc_now
-from monitor.scoring import RESERVED_PARAMS
+from monitor.scoring import RESERVED_PARAMS, grouped
 from monitor.vocabulary import (
     LIBRARY_ONLY_MODELS,
     Dimension,
@@ -486,6 +487,11 @@ def _threshold(record: RawRecord, problems: list[str]) -> ThresholdSpec | None:
         spec = replace(spec, min_periods=spec.confirm["n"])
     if spec.steps and spec.model != ModelKind.THRESHOLD:
         f.problem(f"steps apply to the threshold model only, not {spec.model}")
+    if grouped(spec.model) and spec.level not in GROUP_COLUMNS:
+        f.problem(
+            f"{spec.model} compares each firm with the other firms of its cluster, so its "
+            f"rows must be at level {', '.join(GROUP_COLUMNS)}, not {spec.level}"
+        )
     if DETECTORS[spec.model].orientation != VALUE:
         # The score is oriented towards risk (see monitor.scoring): cut-offs rise.
         if spec.direction not in (None, Direction.UP):
@@ -545,14 +551,14 @@ def _model_params(f: _Fields, model: str) -> dict[str, Any] | None:
     if reserved:
         f.problem(
             f"params cannot set {', '.join(reserved)}: transform and frequency are the "
-            f"indicator's, steps is a field of its own"
+            f"indicator's, steps is a field of its own, groups are the firms' clusters"
         )
         return None
     structured = sorted(str(k) for k, v in raw.items() if isinstance(v, (dict, list)))
     if structured:
         f.problem(
             f"params {', '.join(structured)}: a value must be a number, true/false, text or "
-            f"empty (an ensemble's members and the peers' groups cannot be configured)"
+            f"empty (an ensemble's members cannot be configured)"
         )
         return None
     try:

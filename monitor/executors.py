@@ -2,11 +2,15 @@
 
 A province holds millions of enterprise series; one machine scores them in chunks (see
 ``monitor.pipeline``), several machines through Dask distributed: each enterprise
-indicator is split into one partition per city (the firms' ``region_id``; firms with
-none form one more partition) and the partitions run as Dask tasks. Every task opens
-its own connection to the shared database and scores, writes and advances the alerts
-of its firms in one transaction, exactly as the single-process path does for a chunk:
-a series' decisions never depend on another series, so the results are identical.
+indicator is split into one partition per city and the partitions run as Dask tasks.
+A firm belongs to the partition of its cluster's city (``region_id`` of its cluster),
+a firm without a cluster to that of its own city; firms with no city that way form one
+more partition. A cluster's firms are thus never split, even when some of them lie in
+another city, which the peer comparison needs: it scores a firm against the other
+firms of its cluster in the same period. Every task opens its own connection to the
+shared database and scores, writes and advances the alerts of its firms in one
+transaction, exactly as the single-process path does for a chunk: a series' decisions
+depend on no series outside its cluster, so the results are identical.
 """
 
 from __future__ import annotations
@@ -17,7 +21,8 @@ from dataclasses import fields
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, Subquery, case, select
+from sqlalchemy.orm import aliased
 
 from alerts.lifecycle import AlertCounts
 from monitor.db import Database, database_for
@@ -27,20 +32,32 @@ EXECUTORS = ("local", "dask")
 COUNT_FIELDS = tuple(f.name for f in fields(AlertCounts) if f.name != "events")
 
 
+def _home_cities() -> Subquery:
+    """Each enterprise's ``id`` with its partition's ``city``: its cluster's, else its own."""
+    cluster = aliased(Entity)
+    city = case((Entity.cluster_id.is_(None), Entity.region_id), else_=cluster.region_id)
+    return (
+        select(Entity.id, city.label("city"))
+        .outerjoin(cluster, Entity.cluster_id == cluster.id)
+        .where(Entity.level == "enterprise")
+        .subquery()
+    )
+
+
 def city_scope(region_id: int | None) -> Select[Any]:
-    """The ids of the enterprises of one city (``None``: those without a city)."""
-    query = select(Entity.id).where(Entity.level == "enterprise")
-    if region_id is None:
-        return query.where(Entity.region_id.is_(None))
-    return query.where(Entity.region_id == region_id)
+    """The ids of the enterprises of one city's partition (``None``: those of no city).
+
+    A firm with a cluster counts in its cluster's city, so a cluster is never split.
+    """
+    firms = _home_cities()
+    chosen = firms.c.city.is_(None) if region_id is None else firms.c.city == region_id
+    return select(firms.c.id).where(chosen)
 
 
 def city_partitions(database: Database) -> list[int | None]:
-    """The cities that have enterprises, plus ``None`` when some firm has no city."""
+    """The cities with enterprises in their partition, plus ``None`` when some has none."""
     with database.session() as session:
-        regions = session.scalars(
-            select(Entity.region_id).where(Entity.level == "enterprise").distinct()
-        )
+        regions = session.scalars(select(_home_cities().c.city).distinct())
         return sorted(regions, key=lambda r: (r is None, r or 0))
 
 

@@ -9,6 +9,8 @@ processed before, so a second run over the same data changes nothing.
 Every model of ``monitor.scoring.MODELS`` with a threshold row for an indicator scores
 it. A windowed model's new period reads only its trailing window; a recursive one
 (EWMA, CUSUM, an ensemble with them) reads the indicator's whole history on every run.
+The peer comparison compares each firm with its cluster's other firms in the same
+period: an indicator it scores is read in chunks of whole clusters (``monitor.chunks``).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from sqlalchemy.orm import Session
 from alerts.lifecycle import AlertCounts, Decisions, advance_alerts, synthetic_entity_ids
 from alerts.policy import load_policy
 from models.levels import crossed_cutoff
+from monitor.chunks import Chunk, chunk_groups, entity_chunks
 from monitor.composites import update_composites
 from monitor.db import Database
 from monitor.derived import update_derived
@@ -36,9 +39,11 @@ from monitor.records import Channel, Indicator, JobRun, Observation, Score, Thre
 from monitor.score_writes import score_rows, write_score_rows
 from monitor.scoring import (
     MODELS,
+    Groups,
     confirmation,
     decide,
     effective_direction,
+    grouped,
     model_history,
     model_scores,
     pick_threshold,
@@ -232,6 +237,8 @@ def score_one(
     colour decision from the state kept in the stored scores (:mod:`monitor.state`).
     ``within`` limits the run to one partition of the entities; partitions running at
     the same time pass ``done`` (see :func:`last_scored`) read before any of them began.
+    When a grouped model (the peer comparison) scores the indicator, every chunk holds
+    whole groups, each firm with its cluster (:func:`monitor.chunks.entity_chunks`).
     """
     indicator = session.get_one(Indicator, indicator_id)
     counts = AlertCounts()
@@ -269,23 +276,27 @@ def score_one(
     reads = [plan.read_from for plan in plans]
     read_from = None if None in reads else min(r for r in reads if r is not None)
     written = 0
-    for low in range(first, last + 1, chunk_entities):
-        entity_range = (low, min(last, low + chunk_entities - 1))
+    by_group = any(grouped(plan.model) for plan in plans)
+    chunks = entity_chunks(
+        session, indicator.level, first, last, chunk_entities, within=within, by_group=by_group
+    )
+    for chunk in chunks:
         panel = observation_panel(
             session,
             indicator.id,
             indicator.frequency,
             since=read_from,
-            entity_range=entity_range,
-            within=within,
+            entity_range=chunk.entity_range,
+            within=chunk.within,
         )
         if panel.empty:
             continue
+        groups = chunk_groups(session, chunk, indicator.level) if by_group else None
         synthetic = synthetic_entity_ids(session, [int(c) for c in panel.columns])
         decided = []
         rows = []
         for plan in plans:
-            decisions = _decisions(session, panel, indicator, plan, entity_range, within)
+            decisions = _decisions(session, panel, indicator, plan, chunk, groups)
             if decisions is None:
                 continue
             start = _first_index_after(decisions.periods, plan.done)
@@ -293,8 +304,8 @@ def score_one(
             if since is not None:
                 write_from = min(write_from, _first_index_at(decisions.periods, since))
             if write_from < len(decisions.periods):
-                first = decisions.periods[write_from].date()
-                _delete_scores(session, indicator.id, plan, first, entity_range, within)
+                rewrite_from = decisions.periods[write_from].date()
+                _delete_scores(session, indicator.id, plan, rewrite_from, chunk)
                 rows.append(score_rows(indicator.id, plan.model, decisions, write_from))
             decided.append((plan, decisions, start))
         if rows:  # every model's scores of the chunk in one statement
@@ -322,13 +333,13 @@ def _decisions(
     panel: pd.DataFrame,
     indicator: Indicator,
     plan: _Plan,
-    entity_range: tuple[int, int],
-    within: Select[Any] | None,
+    chunk: Chunk,
+    groups: Groups | None,
 ) -> Decisions | None:
     """The plan's decisions: over the whole panel, or from its context on, resumed."""
     if plan.context_from is None:
-        return decide(panel, indicator, plan.model, plan.threshold)
-    scores = model_scores(panel, indicator, plan.model, plan.threshold)
+        return decide(panel, indicator, plan.model, plan.threshold, groups)
+    scores = model_scores(panel, indicator, plan.model, plan.threshold, groups)
     scores = scores.loc[scores.index >= pd.Timestamp(plan.context_from)]
     if scores.empty:
         return None
@@ -340,10 +351,10 @@ def _decisions(
         "model": plan.model,
         "before": scores.index[0].date(),
         "frequency": indicator.frequency,
-        "entity_range": entity_range,
+        "entity_range": chunk.entity_range,
         "blue": threshold.blue,
         "direction": direction,
-        "within": within,
+        "within": chunk.within,
     }
     recent = None
     if of_last is None:
@@ -386,12 +397,7 @@ def _first_index_at(periods: pd.DatetimeIndex, since: date) -> int:
 
 
 def _delete_scores(
-    session: Session,
-    indicator_id: int,
-    plan: _Plan,
-    first: date,
-    entity_range: tuple[int, int],
-    within: Select[Any] | None = None,
+    session: Session, indicator_id: int, plan: _Plan, first: date, chunk: Chunk
 ) -> None:
     """Delete the chunk's stored scores of ``plan``'s model from period ``first`` on.
 
@@ -403,9 +409,9 @@ def _delete_scores(
     stale = delete(Score).where(
         Score.indicator_id == indicator_id,
         Score.model == plan.model,
-        Score.entity_id.between(*entity_range),
+        Score.entity_id.between(*chunk.entity_range),
         Score.period >= first,
     )
-    if within is not None:
-        stale = stale.where(Score.entity_id.in_(within))
+    if chunk.within is not None:
+        stale = stale.where(Score.entity_id.in_(chunk.within))
     session.execute(stale)

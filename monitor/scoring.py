@@ -8,7 +8,7 @@ it into the four colours. What differs between models is read from the detector 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -23,26 +23,46 @@ from monitor.vocabulary import Direction, ModelKind
 
 #: Every model the pipeline runs: an indicator is scored by each one with a threshold row.
 MODELS: tuple[ModelKind, ...] = tuple(ModelKind)
-#: Detector parameters the pipeline sets itself: from the indicator, or a row's own field.
-RESERVED_PARAMS: tuple[str, ...] = ("transform", "frequency", "steps")
+#: Detector parameters the pipeline sets itself: from the indicator, a row's own field,
+#: or the entities' groups (a firm's cluster, see ``monitor.chunks``).
+RESERVED_PARAMS: tuple[str, ...] = ("transform", "frequency", "steps", "groups")
+#: Entity → group (a firm → its cluster), for a grouped model.
+Groups = Mapping[Hashable, Hashable]
+
+
+def grouped(model: str) -> bool:
+    """Whether ``model`` compares each entity with the others of its group in the same
+    period (its detector takes ``groups``): its entities are scored group by group."""
+    return "groups" in DETECTORS[model].param_names()
 
 
 def detector_params(
-    indicator: Indicator, model: str, threshold: Threshold | None = None
+    indicator: Indicator,
+    model: str,
+    threshold: Threshold | None = None,
+    groups: Groups | None = None,
 ) -> dict[str, object]:
     """The parameters a model runs with for ``indicator``: its transform and frequency,
-    the threshold row's ``params`` and, for the threshold model, the row's steps."""
+    the threshold row's ``params``, for the threshold model the row's steps and for a
+    grouped model the ``groups``."""
     params: dict[str, object] = {"transform": indicator.transform, "frequency": indicator.frequency}
     if threshold is not None:
         params.update(threshold.params or {})
         if threshold.steps and "steps" in DETECTORS[model].param_names():
             params["steps"] = list(threshold.steps)
+    if groups is not None and grouped(model):
+        params["groups"] = groups
     return params
 
 
-def build_model(indicator: Indicator, model: str, threshold: Threshold | None = None) -> Detector:
+def build_model(
+    indicator: Indicator,
+    model: str,
+    threshold: Threshold | None = None,
+    groups: Groups | None = None,
+) -> Detector:
     """The validated detector that scores ``indicator`` for ``model`` (and its row)."""
-    return build_detector(model, detector_params(indicator, model, threshold))
+    return build_detector(model, detector_params(indicator, model, threshold, groups))
 
 
 def rule_history(threshold: Threshold | None, frequency: str) -> int:
@@ -77,7 +97,11 @@ def confirmation(threshold: Threshold) -> tuple[int, int | None]:
 
 
 def model_scores(
-    panel: pd.DataFrame, indicator: Indicator, model: str, threshold: Threshold | None = None
+    panel: pd.DataFrame,
+    indicator: Indicator,
+    model: str,
+    threshold: Threshold | None = None,
+    groups: Groups | None = None,
 ) -> pd.DataFrame:
     """The model's score, oriented so the threshold's direction applies.
 
@@ -86,9 +110,12 @@ def model_scores(
     fall for a lower-is-riskier indicator) and is absolute for ``both``. A score that
     already grows with risk (a distance, a spread ratio, a rarity) and the threshold
     model's value are used as they are. A threshold row's rule steps run after the
-    indicator's transform.
+    indicator's transform. A grouped model needs the ``groups`` of the panel's
+    entities (an entity without one gets no score).
     """
-    detector = build_model(indicator, model, threshold)
+    if groups is None and grouped(model):
+        raise ValueError(f"{model} compares entities within groups: give their groups")
+    detector = build_model(indicator, model, threshold, groups)
     scores = detector.fit(panel).score(panel)
     if detector.orientation == SIGNED:
         if indicator.direction == Direction.DOWN:
@@ -111,14 +138,19 @@ def effective_direction(indicator: Indicator, threshold: Threshold) -> str:
 
 
 def decide(
-    panel: pd.DataFrame, indicator: Indicator, model: str, threshold: Threshold
+    panel: pd.DataFrame,
+    indicator: Indicator,
+    model: str,
+    threshold: Threshold,
+    groups: Groups | None = None,
 ) -> Decisions:
     """Scores, colour codes and crossed cut-offs of every series of one indicator.
 
     The colours are decided on the score array itself (:func:`models.levels.level_codes`):
     the detector's output is already a checked float panel, so nothing is copied.
+    ``groups`` as for :func:`model_scores`.
     """
-    scores = model_scores(panel, indicator, model, threshold).to_numpy(dtype="float64")
+    scores = model_scores(panel, indicator, model, threshold, groups).to_numpy(dtype="float64")
     direction = effective_direction(indicator, threshold)
     min_periods, of_last = confirmation(threshold)
     codes = level_codes(

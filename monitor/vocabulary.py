@@ -105,8 +105,8 @@ ROLE_ORDER: tuple[Role, ...] = (Role.VIEWER, Role.OPERATOR, Role.ADMIN)
 class ModelKind(StrEnum):
     """The models a threshold row can name: the pipeline scores an indicator with each.
 
-    The library's ``peers`` and ``forest`` are not among them: see
-    :data:`LIBRARY_ONLY_MODELS`.
+    ``peers`` compares a firm with its cluster's other firms (enterprise rows only).
+    The library's ``forest`` is not among them: see :data:`LIBRARY_ONLY_MODELS`.
     """
 
     THRESHOLD = "threshold"
@@ -117,14 +117,13 @@ class ModelKind(StrEnum):
     LEVEL_SHIFT = "level_shift"
     VOLATILITY_SHIFT = "volatility_shift"
     NOVELTY = "novelty"
+    PEERS = "peers"
     ENSEMBLE = "ensemble"
 
 
-#: Library models the pipeline cannot run, with why: it scores one indicator's panel in
-#: chunks of entities, while these need other data in the same panel.
+#: Library models the pipeline cannot run, with why: it scores one indicator's panel,
+#: while these need other data in the same panel.
 LIBRARY_ONLY_MODELS: dict[str, str] = {
-    "peers": "it compares a firm with its cluster's other firms, which the pipeline's "
-    "chunks of entities do not keep together",
     "forest": "it scores an entity over all its indicators at once, and the pipeline "
     "scores one indicator at a time",
 }

@@ -31,6 +31,8 @@ thresholds:
      blue: 5, yellow: 10, orange: 15, red: 25, params: {length: 2, memory: 36}}
   - {model: ensemble, level: government, dimension: trade,
      blue: 1, yellow: 1.5, orange: 2, red: 2.5, params: {combine: mean, refractory: 3}}
+  - {model: peers, level: enterprise, dimension: economic,
+     blue: 2, yellow: 3, orange: 4, red: 6, params: {min_peers: 4}}
 """
 
 
@@ -50,11 +52,12 @@ def test_rows_of_the_library_models_are_stored_with_their_params_and_rising_cut_
         again = load_catalog(session, path)
         rows = {row.model: row for row in session.scalars(select(Threshold))}
 
-    assert report.thresholds.created == 7 and again.thresholds.unchanged == 7
+    assert report.thresholds.created == 8 and again.thresholds.unchanged == 8
     assert rows["ewma"].params == {"alpha": 0.3, "baseline": 24}
     assert rows["cusum"].params == {"k": 0.25}
     assert rows["level_shift"].params is None
     assert rows["ensemble"].params == {"combine": "mean", "refractory": 3}
+    assert rows["peers"].params == {"min_peers": 4}
     # Scores of these models grow with risk: every row compares upwards.
     assert {row.direction for row in rows.values()} == {"up"}
 
@@ -70,6 +73,7 @@ def test_a_rows_params_reach_the_detector_and_its_look_back(
         ewma = build_model(indicator, "ewma", rows["ewma"])
         seasonal = build_model(indicator, "seasonal", rows["seasonal"])
         shift = build_model(indicator, "volatility_shift", rows["volatility_shift"])
+        peers = build_model(indicator, "peers", rows["peers"])
 
         assert (ewma.alpha, ewma.baseline, ewma.transform) == (0.3, 24, "yoy")
         assert (seasonal.cycles, seasonal.window, seasonal.min_periods) == (2, 12, 6)
@@ -80,6 +84,9 @@ def test_a_rows_params_reach_the_detector_and_its_look_back(
         assert model_history(indicator, "ewma", rows["ewma"]) is None
         assert model_history(indicator, "ensemble", rows["ensemble"]) is None
         assert shift.reference == 12
+        # each period against its peers of the same period: only the yoy lag
+        assert (peers.min_peers, peers.transform) == (4, "yoy")
+        assert model_history(indicator, "peers", rows["peers"]) == 12
 
 
 BAD_ROWS = """
@@ -87,7 +94,7 @@ indicators:
   - {code: X, name_zh: 指标X, name_en: X, dimension: trade, level: government,
      frequency: M, direction: down}
 thresholds:
-  - {model: peers, level: enterprise, dimension: trade, blue: 1, yellow: 2, orange: 3, red: 4}
+  - {model: peers, level: government, dimension: trade, blue: 1, yellow: 2, orange: 3, red: 4}
   - {model: forest, level: enterprise, dimension: economic,
      blue: 0.1, yellow: 0.2, orange: 0.3, red: 0.4}
   - {model: ewma, level: government, dimension: trade,
@@ -106,6 +113,8 @@ thresholds:
      blue: -1, yellow: -2, orange: -3, red: -4}
   - {model: threshold, level: government, dimension: environmental,
      blue: 1, yellow: 2, orange: 3, red: 4, params: {steps: [yoy]}}
+  - {model: peers, level: enterprise, dimension: economic,
+     blue: 1, yellow: 2, orange: 3, red: 4, params: {groups: {F1: CL1}}}
 """
 
 
@@ -118,7 +127,7 @@ def test_rows_a_pipeline_cannot_run_are_refused_each_with_why(
         load_catalog(session, path)
 
     expected = [
-        ("thresholds record 1", "model 'peers' cannot be scored by the pipeline: it compares"),
+        ("thresholds record 1", "rows must be at level enterprise, not government"),
         ("thresholds record 2", "model 'forest' cannot be scored by the pipeline: it scores"),
         ("thresholds record 3", "params: alpha"),
         ("thresholds record 4", "params: cusum has no parameter(s) window"),
@@ -127,6 +136,7 @@ def test_rows_a_pipeline_cannot_run_are_refused_each_with_why(
         ("thresholds record 7", "direction must be up or empty, not down"),
         ("thresholds record 8", "params must be a mapping"),
         ("thresholds record 10", "params cannot set steps"),
+        ("thresholds record 11", "params cannot set groups"),
         # cut-offs are checked once every record is read
         ("thresholds record 9", "blue <= yellow <= orange <= red is needed for direction up"),
     ]

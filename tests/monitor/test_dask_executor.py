@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, insert, select
 
 from monitor.db import Database
-from monitor.executors import DaskExecutor, city_partitions, executor_from_env
+from monitor.executors import DaskExecutor, city_partitions, city_scope, executor_from_env
 from monitor.migrate import upgrade
 from monitor.pipeline import score_indicators
 from monitor.records import (
@@ -34,8 +34,15 @@ PERIODS = pd.date_range("2020-01-01", periods=40, freq="MS")
 FIRMS = 18
 
 
+def _cluster_of(firm: int) -> int | None:
+    """Firm i's cluster: K0 (in city 0) or K1 (in city 1), or none; the firms of each
+    cluster lie in both cities."""
+    return firm % 3 if firm % 3 < 2 else None
+
+
 def _catalogue(database: Database, months: int) -> dict[int, object]:
-    """Two cities, 18 firms (two without a city), two enterprise indicators."""
+    """Two cities, two clusters, 18 firms (two without a city, six without a cluster),
+    two enterprise indicators, threshold, robust z and peer comparison rows."""
     with database.session() as session:
         if session.scalar(select(func.count()).select_from(Entity)) == 0:
             cities = [
@@ -45,9 +52,17 @@ def _catalogue(database: Database, months: int) -> dict[int, object]:
             ]  # fmt: skip
             session.add_all(cities)
             session.flush()
+            clusters = [
+                Entity(code=f"K{c}", name_zh=f"集群{c}", name_en=f"Cluster {c}", level="industry",
+                       kind="cluster", region_id=cities[c].id)
+                for c in range(2)
+            ]  # fmt: skip
+            session.add_all(clusters)
+            session.flush()
             session.add_all(
                 Entity(code=f"F{i}", name_zh=f"企业{i}", name_en=f"Firm {i}", level="enterprise",
-                       kind="firm", region_id=cities[i % 2].id if i < FIRMS - 2 else None)
+                       kind="firm", region_id=cities[i % 2].id if i < FIRMS - 2 else None,
+                       cluster_id=None if _cluster_of(i) is None else clusters[_cluster_of(i)].id)
                 for i in range(FIRMS)
             )  # fmt: skip
             for code in ("REV", "EXP"):
@@ -61,6 +76,9 @@ def _catalogue(database: Database, months: int) -> dict[int, object]:
                                   red=-30.0, clear=-2.0, **common))  # fmt: skip
             session.add(Threshold(model="robust_z", direction="up", blue=3.0, yellow=4.0,
                                   orange=5.0, red=6.0, **common))  # fmt: skip
+            session.add(Threshold(model="peers", direction="up", blue=1.5, yellow=2.5,
+                                  orange=3.5, red=5.0, params={"min_peers": 2},
+                                  **common))  # fmt: skip
             session.add(Channel(name="ops", kind="email", target="ops@example.org"))
         session.flush()
         firms = list(session.scalars(select(Entity.id).where(Entity.kind == "firm")))
@@ -134,7 +152,36 @@ def test_city_partitions_cover_every_firm_once(database: Database) -> None:
     _catalogue(database, 20)
     with database.session() as session:
         cities = list(session.scalars(select(Entity.id).where(Entity.kind == "city")))
-    assert city_partitions(database) == [*sorted(cities), None]
+        firms = list(session.scalars(select(Entity.id).where(Entity.kind == "firm")))
+        partitions = {
+            region: set(session.scalars(city_scope(region))) for region in city_partitions(database)
+        }
+
+    assert list(partitions) == [*sorted(cities), None]
+    assert sorted(id for members in partitions.values() for id in members) == sorted(firms)
+
+
+def test_a_firm_is_in_its_clusters_city_partition_so_a_cluster_is_never_split(
+    database: Database,
+) -> None:
+    _catalogue(database, 20)
+    with database.session() as session:
+        cities = sorted(session.scalars(select(Entity.id).where(Entity.kind == "city")))
+        firms = list(session.scalars(select(Entity.id).where(Entity.kind == "firm")))
+        partitions = [set(session.scalars(city_scope(region))) for region in [*cities, None]]
+
+    def firms_where(keep: Callable[[int], bool]) -> set[int]:
+        return {firms[i] for i in range(FIRMS) if keep(i)}
+
+    # A clustered firm goes with its cluster (firm i of cluster i % 3 lies in city i % 2),
+    # a firm without one with its own city; firm 17 has neither a cluster nor a city.
+    loose = [i for i in range(FIRMS) if _cluster_of(i) is None]
+    assert loose == [2, 5, 8, 11, 14, 17]
+    assert partitions == [
+        firms_where(lambda i: _cluster_of(i) == 0 or (i in loose[:-1] and i % 2 == 0)),
+        firms_where(lambda i: _cluster_of(i) == 1 or (i in loose[:-1] and i % 2 == 1)),
+        {firms[17]},
+    ]
 
 
 def test_dask_partitioned_scoring_equals_the_single_process_path(
@@ -155,6 +202,7 @@ def test_dask_partitioned_scoring_equals_the_single_process_path(
 
     assert report.indicators == 2 and report.scores_written > 0
     assert len(local[0]) > 1000 and len(local[1]) > 3 and local[3]  # scores, alerts, outbox
+    assert any(row[2] == "peers" for row in local[1])  # peer comparison alerts too
     assert on_dask == local
 
 

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
 
 from models import (
     CusumDetector,
@@ -17,6 +18,7 @@ from models import (
     EwmaDetector,
     LevelShiftDetector,
     NoveltyDetector,
+    PeerDetector,
     RobustZDetector,
     SeasonalDetector,
     ThresholdDetector,
@@ -25,10 +27,12 @@ from models import (
 )
 from models.base import Detector
 from monitor import pipeline
+from monitor.chunks import pack_groups
 from monitor.db import Database
 from monitor.migrate import upgrade
 from monitor.pipeline import score_indicators
 from monitor.records import Alert, AlertEvent, Entity, Indicator, Observation, Score, Threshold
+from monitor.scoring import model_scores
 from monitor.vocabulary import ModelKind
 
 NOW = datetime(2024, 7, 1, tzinfo=UTC)
@@ -36,6 +40,13 @@ PERIODS = pd.date_range("2020-01-01", periods=48, freq="MS")
 FIRMS = 23
 FIRM = {"level": "enterprise", "kind": "firm"}
 CONTEXT = 6  # periods of lifecycle context a resumed run decides again (the flap window)
+# Each firm's cluster (None: no cluster), interleaved so no cluster is a run of ids:
+# A, B and C (6, 6 and 5 firms) exceed or fill a chunk of 5, D and E (3 and 2) share one.
+CLUSTER_OF: list[str | None] = [
+    "ABC"[i % 4] if i % 4 < 3 else ("D" if i < 12 else "E") for i in range(FIRMS)
+]
+CLUSTER_OF[22] = None
+CLUSTERS = sorted({c for c in CLUSTER_OF if c is not None})
 
 
 # Per model: the row's params, its cut-offs (chosen so every colour occurs) and the
@@ -77,6 +88,15 @@ ROWS: dict[str, tuple[dict[str, object], tuple[float, ...], Detector]] = {
         (12.0, 18.0, 25.0, 35.0),
         NoveltyDetector(length=3, memory=18, transform="yoy"),
     ),
+    ModelKind.PEERS: (
+        {"min_peers": 2},
+        (1.5, 2.5, 3.5, 5.0),
+        PeerDetector(
+            groups={i: c for i, c in enumerate(CLUSTER_OF) if c is not None},
+            min_peers=2,
+            transform="yoy",
+        ),
+    ),
     ModelKind.ENSEMBLE: (
         {"refractory": 2},
         (0.1, 0.3, 0.5, 0.7),
@@ -94,6 +114,7 @@ READS: dict[str, int | None] = {
     ModelKind.LEVEL_SHIFT: 3 + 12 - 1 + 12,
     ModelKind.VOLATILITY_SHIFT: 4 + 12 - 1 + 12,
     ModelKind.NOVELTY: 18 + 3 - 1 + 12,
+    ModelKind.PEERS: 12,  # each month against its peers of the same month
     ModelKind.ENSEMBLE: None,
 }
 # Scores a signed model turns for the lower-is-riskier test indicator.
@@ -103,6 +124,7 @@ SIGNED = {
     ModelKind.CUSUM,
     ModelKind.SEASONAL,
     ModelKind.LEVEL_SHIFT,
+    ModelKind.PEERS,
 }
 
 
@@ -123,7 +145,8 @@ def _values(seed: int) -> np.ndarray:
 
 
 def _load(database: Database, model: str, months: int) -> int:
-    """Create the indicator, firms and ``model``'s row (once); store the first ``months``."""
+    """Create the indicator, clusters, firms and ``model``'s row (once); store the first
+    ``months``."""
     with database.session() as session:
         indicator = session.scalar(select(Indicator))
         if indicator is None:
@@ -138,8 +161,26 @@ def _load(database: Database, model: str, months: int) -> int:
                 transform="yoy",
             )
             session.add(indicator)
+            clusters = {
+                code: Entity(
+                    code=f"CL-{code}",
+                    name_zh=f"集群{code}",
+                    name_en=f"Cluster {code}",
+                    level="industry",
+                    kind="cluster",
+                )
+                for code in CLUSTERS
+            }
+            session.add_all(clusters.values())
+            session.flush()
             session.add_all(
-                Entity(code=f"F{i}", name_zh=f"企业{i}", name_en=f"Firm {i}", **FIRM)
+                Entity(
+                    code=f"F{i}",
+                    name_zh=f"企业{i}",
+                    name_en=f"Firm {i}",
+                    cluster_id=clusters[CLUSTER_OF[i]].id if CLUSTER_OF[i] else None,
+                    **FIRM,
+                )
                 for i in range(FIRMS)
             )
             params, cutoffs, _ = ROWS[model]
@@ -155,7 +196,7 @@ def _load(database: Database, model: str, months: int) -> int:
                 )
             )
         session.flush()
-        firms = list(session.scalars(select(Entity.id).order_by(Entity.id)))
+        firms = _firm_ids(session)
         stored = len(set(session.scalars(select(Observation.period))))
         values = _values(8)
         rows = [
@@ -173,6 +214,10 @@ def _load(database: Database, model: str, months: int) -> int:
         if rows:
             session.execute(insert(Observation), rows)
         return indicator.id
+
+
+def _firm_ids(session: Session) -> list[int]:
+    return list(session.scalars(select(Entity.id).where(Entity.kind == "firm").order_by(Entity.id)))
 
 
 def _snapshot(database: Database) -> tuple[list[tuple], list[tuple], list[tuple]]:
@@ -299,12 +344,15 @@ def test_stored_scores_are_the_library_models_oriented_and_coloured_by_the_row(
 
     params, cutoffs, detector = ROWS[model]
     with database.session() as session:
-        firms = list(session.scalars(select(Entity.id).order_by(Entity.id)))
+        firms = _firm_ids(session)
         stored = pd.DataFrame(
             session.execute(select(Score.entity_id, Score.period, Score.score, Score.severity)),
             columns=["entity", "period", "score", "severity"],
         )
     panel = pd.DataFrame(_values(8), index=PERIODS, columns=firms)
+    if "groups" in detector.param_names():  # the test's clusters, keyed by the stored ids
+        groups = {firms[i]: c for i, c in enumerate(CLUSTER_OF) if c is not None}
+        detector = type(detector)(**{**detector.get_params(), "groups": groups})
     expected = detector.fit(panel).score(panel)
     if model in SIGNED:
         expected = -expected  # the test indicator is lower-is-riskier
@@ -363,3 +411,77 @@ def test_the_newest_score_from_the_declared_look_back_equals_the_whole_historys(
     assert reach == READS[model]
     assert whole.notna().sum() >= 5
     pd.testing.assert_series_equal(newest, whole, rtol=1e-12)
+
+
+def _stored_scores(database: Database, model: str) -> pd.DataFrame:
+    """The stored scores of ``model`` as a panel (periods x firm index)."""
+    with database.session() as session:
+        firms = _firm_ids(session)
+        rows = session.execute(
+            select(Score.period, Score.entity_id, Score.score).where(Score.model == model)
+        ).all()
+    long = pd.DataFrame(rows, columns=["period", "entity", "score"])
+    long["period"] = pd.to_datetime(long["period"])
+    panel = long.pivot(index="period", columns="entity", values="score")
+    return panel.reindex(index=PERIODS, columns=firms).set_axis(range(FIRMS), axis=1)
+
+
+def test_peers_compare_a_firm_only_with_the_firms_of_its_own_cluster_in_small_chunks(
+    any_database: Database, small_chunks: None
+) -> None:
+    _load(any_database, ModelKind.PEERS, len(PERIODS))
+    score_indicators(any_database, notify=False, now=NOW)
+    stored = _stored_scores(any_database, ModelKind.PEERS)
+
+    values = pd.DataFrame(_values(8), index=PERIODS)
+    for cluster in ("A", "B", "C", "D"):
+        members = [i for i, c in enumerate(CLUSTER_OF) if c == cluster]
+        alone = values[members]  # the cluster by itself: every firm of it is a peer
+        peers = PeerDetector(min_peers=2, transform="yoy").fit(alone).score(alone)
+        expected = -peers  # the test indicator is lower-is-riskier
+        assert expected.notna().sum().sum() > 50
+        pd.testing.assert_frame_equal(stored[members], expected, check_names=False, rtol=1e-9)
+    # Two firms in E have one peer each, fewer than min_peers; firm 22 has no cluster.
+    unscored = [i for i, c in enumerate(CLUSTER_OF) if c in ("E", None)]
+    assert unscored == [15, 19, 22] and stored[unscored].isna().all().all()
+
+
+def test_chunks_of_an_indicator_peers_score_hold_whole_clusters(
+    database: Database, small_chunks: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _load(database, ModelKind.PEERS, len(PERIODS))
+    read: list[set[int]] = []
+    original = pipeline.observation_panel
+
+    def recording(*args: object, **kwargs: object) -> pd.DataFrame:
+        panel = original(*args, **kwargs)
+        read.append({int(c) for c in panel.columns})
+        return panel
+
+    monkeypatch.setattr(pipeline, "observation_panel", recording)
+    score_indicators(database, notify=False, now=NOW)
+    with database.session() as session:
+        firms = _firm_ids(session)
+
+    def members(*clusters: str | None) -> set[int]:
+        return {firms[i] for i, c in enumerate(CLUSTER_OF) if c in clusters}
+
+    # Chunks of 5: A (6 firms) and B (6) alone, C (5), D and E together (3 + 2), then
+    # the firm without a cluster.
+    assert read == [members("A"), members("B"), members("C"), members("D", "E"), members(None)]
+
+
+def test_clusters_are_packed_whole_into_chunks_in_order() -> None:
+    sizes = [(1, 3), (2, 2), (3, 7), (4, 1), (5, 5), (6, 0)]
+
+    assert pack_groups(sizes, 5) == [[1, 2], [3], [4], [5, 6]]
+    assert pack_groups(sizes, 100) == [[1, 2, 3, 4, 5, 6]]
+    assert pack_groups([], 5) == []
+
+
+def test_a_model_comparing_within_groups_is_not_scored_without_them() -> None:
+    indicator = Indicator(transform="yoy", frequency="M", direction="down")
+    panel = pd.DataFrame(_values(3), index=PERIODS)
+
+    with pytest.raises(ValueError, match="within groups"):
+        model_scores(panel, indicator, ModelKind.PEERS)
