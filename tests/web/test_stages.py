@@ -137,9 +137,9 @@ def test_stages_lists_the_latest_shock_of_each_entity_with_its_measures(
     # The shock under way first; each entity's earlier shocks are on its own page.
     assert [row[0] for row in rows] == ["Weifang power equipment", "Shandong"]
     weifang, shandong = rows
-    assert weifang[1:6] == ["Performance fell", "2019", "2020", "2021", "—"]
-    assert weifang[7:] == ["3", "—", "-0.8111", "—", "Under way"]
-    assert shandong[1] == "Orange or red warning" and shandong[5] == "2022"
-    assert shandong[8:] == ["1", "—", "1.5", "Recovered"]
+    assert weifang[1:7] == ["Performance fell", "2018", "2019", "2020", "2021", "—"]
+    assert weifang[8:] == ["3", "—", "-0.8111", "—", "Under way"]
+    assert shandong[1] == "Orange or red warning" and shandong[6] == "2022"
+    assert shandong[9:] == ["1", "—", "1.5", "Recovered"]
     filtered = as_viewer.get("/stages/?level=government").get_data(as_text=True)
     assert "Weifang power equipment</a></td>" not in filtered.split('id="shocks"', 1)[1]
