@@ -30,15 +30,14 @@ import yaml
 from sqlalchemy import Row, insert, select, update
 from sqlalchemy.orm import Session
 
-from models.base import VALUE
 from models.errors import InvalidParameter
 from models.levels import check_decision
-from models.registry import DETECTORS, build_detector
+from models.registry import build_detector
 from models.rules import parse_steps
 from monitor.chunks import GROUP_COLUMNS
 from monitor.errors import CatalogError
 from monitor.records import Entity, Indicator, Threshold, utc_now
-from monitor.scoring import RESERVED_PARAMS, grouped
+from monitor.scoring import RESERVED_PARAMS, fixed_direction, grouped
 from monitor.vocabulary import (
     LIBRARY_ONLY_MODELS,
     Dimension,
@@ -492,14 +491,15 @@ def _threshold(record: RawRecord, problems: list[str]) -> ThresholdSpec | None:
             f"{spec.model} compares each firm with the other firms of its cluster, so its "
             f"rows must be at level {', '.join(GROUP_COLUMNS)}, not {spec.level}"
         )
-    if DETECTORS[spec.model].orientation != VALUE:
+    fixed = fixed_direction(spec.model)
+    if fixed is not None:
         # The score is oriented towards risk (see monitor.scoring): cut-offs rise.
-        if spec.direction not in (None, Direction.UP):
+        if spec.direction not in (None, fixed):
             f.problem(
                 f"{spec.model} scores grow with risk in the indicator's direction, so its "
-                f"cut-offs rise: direction must be up or empty, not {spec.direction}"
+                f"cut-offs rise: direction must be {fixed} or empty, not {spec.direction}"
             )
-        spec = replace(spec, direction=Direction.UP)
+        spec = replace(spec, direction=fixed)
     return spec if f.ok else None
 
 

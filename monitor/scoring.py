@@ -125,16 +125,20 @@ def model_scores(
     return scores
 
 
-def effective_direction(indicator: Indicator, threshold: Threshold) -> str:
-    """The direction the cut-offs apply in.
+def fixed_direction(model: str) -> Direction | None:
+    """The one direction a threshold row of ``model`` can have, or None if it is free.
 
-    Only the threshold model compares a value with them, in the row's own direction if
-    set, else the indicator's; every other model's score is oriented towards risk
-    (see ``model_scores``), so its cut-offs apply upwards.
+    Only the threshold model compares a value with the cut-offs, in a direction of the
+    row's or the indicator's choice; every other model's score is oriented towards risk
+    (see ``model_scores``), so its cut-offs rise.
     """
-    if DETECTORS[threshold.model].orientation != VALUE:
-        return Direction.UP
-    return threshold.direction or indicator.direction
+    return None if DETECTORS[model].orientation == VALUE else Direction.UP
+
+
+def effective_direction(indicator: Indicator, threshold: Threshold) -> str:
+    """The direction the cut-offs apply in: the row's fixed one (see
+    :func:`fixed_direction`), else the row's own if set, else the indicator's."""
+    return fixed_direction(threshold.model) or threshold.direction or indicator.direction
 
 
 def decide(

@@ -94,8 +94,18 @@ def _cutoff(name: Any) -> FloatField:
     )
 
 
+#: Refusal of a direction other than its fixed one, for a row of a model scoring towards risk.
+FIXED_DIRECTION_ERROR = _l(
+    "This model's cut-offs always rise: its direction must be “higher is riskier”."
+)
+
+
 class ThresholdForm(FlaskForm):
-    """The editable part of a threshold row; cut-off order is checked by ``web.cutoffs``."""
+    """The editable part of a threshold row; cut-off order is checked by ``web.cutoffs``.
+
+    A row whose model fixes its direction (``fixed_direction``, see
+    :func:`monitor.scoring.fixed_direction`) accepts that direction only.
+    """
 
     direction = SelectField(_l("Direction"), validators=[Optional()])
     blue = _cutoff(_l("Blue warning"))
@@ -128,8 +138,19 @@ class ThresholdForm(FlaskForm):
         ],
     )
 
-    def __init__(self, *args: Any, inherited_direction: str | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        inherited_direction: str | None = None,
+        fixed_direction: str | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
+        self.fixed_direction = fixed_direction
+        if fixed_direction:
+            self.direction.validators = []  # not optional: empty is refused too
+            if not self.is_submitted():
+                self.direction.data = fixed_direction  # whatever an older row stored
         if inherited_direction:
             own = label("direction", inherited_direction)
             inherit = gettext("The indicator's own (%(direction)s)", direction=own)
@@ -138,6 +159,10 @@ class ThresholdForm(FlaskForm):
         self.direction.choices = [("", inherit)] + [
             (value.value, label("direction", value)) for value in Direction
         ]
+
+    def validate_direction(self, field: SelectField) -> None:
+        if self.fixed_direction and field.data != self.fixed_direction:
+            raise ValidationError(FIXED_DIRECTION_ERROR)
 
 
 class RestoreForm(FlaskForm):

@@ -14,6 +14,7 @@ from monitor.audit import THRESHOLD, AuditError, change_threshold, list_entries,
 from monitor.errors import NotFound
 from monitor.queries import InvalidFilter, list_thresholds
 from monitor.records import Threshold
+from monitor.scoring import fixed_direction
 from monitor.vocabulary import Dimension, Level, ModelKind, Role
 from web.access import require_role
 from web.backtest import compare
@@ -61,7 +62,8 @@ def _setting(form: ThresholdForm) -> dict[str, Any]:
 
 def _problems(form: ThresholdForm, inherited: str | None) -> list[str]:
     cutoffs = (form.blue.data, form.yellow.data, form.orange.data, form.red.data)
-    return cutoff_problems(form.direction.data or inherited, cutoffs, form.clear.data)
+    direction = form.fixed_direction or form.direction.data or inherited
+    return cutoff_problems(direction, cutoffs, form.clear.data)
 
 
 def _threshold(threshold_id: int) -> Threshold:
@@ -72,12 +74,21 @@ def _inherited(threshold: Threshold) -> str | None:
     return threshold.indicator.direction if threshold.indicator else None
 
 
+def _form(threshold: Threshold, **kwargs: Any) -> ThresholdForm:
+    """The row's edit form: its direction fixed when its model scores towards risk."""
+    return ThresholdForm(
+        inherited_direction=_inherited(threshold),
+        fixed_direction=fixed_direction(threshold.model),
+        **kwargs,
+    )
+
+
 @bp.route("/<int:threshold_id>/edit", methods=("GET", "POST"))
 @require_role(Role.ADMIN)
 def edit(threshold_id: int) -> ResponseReturnValue:
     threshold = _threshold(threshold_id)
     inherited = _inherited(threshold)
-    form = ThresholdForm(obj=threshold, inherited_direction=inherited)
+    form = _form(threshold, obj=threshold)
     if request.method == "GET":
         form.reason.data = ""
     if form.validate_on_submit():
@@ -111,7 +122,7 @@ def preview(threshold_id: int) -> ResponseReturnValue:
     """The backtest table for the setting in the form, before anything is saved."""
     threshold = _threshold(threshold_id)
     inherited = _inherited(threshold)
-    form = ThresholdForm(inherited_direction=inherited)
+    form = _form(threshold)
     form.reason.validators = []
     if not form.validate_on_submit():
         problems = [str(error) for errors in form.errors.values() for error in errors]

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import html
 from datetime import datetime
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
 from monitor.db import Database
 from monitor.records import Threshold
 from tests.web.conftest import csrf_token, log_in
 from tests.web.dataset import World
+from web.forms import FIXED_DIRECTION_ERROR
 
 VALID_DOWN = {
     "direction": "",
@@ -96,7 +99,7 @@ def test_admin_edit_form_with_csrf_token_saves(
         ("industry_economic", {"clear": "-6"}, "解除水平不得低于蓝色阈值"),
         ("government_political", {"orange": "95"}, "递增"),
         ("government_political", {"direction": "", "orange": "95"}, "单调递增或单调递减"),
-        ("robust_economic", {"direction": "both", "blue": "-1"}, "不小于 0"),
+        ("government_political", {"direction": "both", "blue": "-1"}, "不小于 0"),
         ("exports_override", {"direction": "", "blue": "-20", "red": "-2"}, "递减"),
         ("industry_economic", {"red": "nan"}, "请输入有限的数值"),
         ("industry_economic", {"red": "abc"}, "不是有效的浮点数"),
@@ -121,3 +124,67 @@ def test_admin_edit_refuses_cut_offs_out_of_order(
 
 def test_edit_of_a_missing_threshold_is_404(as_admin: FlaskClient) -> None:
     assert as_admin.get("/thresholds/9999/edit").status_code == 404
+
+
+RISING = {**VALID_DOWN, "direction": "up", "blue": "2", "yellow": "3", "orange": "4", "red": "5"}
+
+
+def _shows_fixed_direction_error(app: Flask, response: TestResponse) -> bool:
+    """Whether the page shows the refusal, translated as the console does."""
+    with app.test_request_context("/"):
+        message = str(FIXED_DIRECTION_ERROR)
+    return message in html.unescape(response.get_data(as_text=True))
+
+
+def test_a_row_of_a_model_scoring_towards_risk_shows_its_direction_fixed(
+    as_admin: FlaskClient, world: World
+) -> None:
+    # The robust z row was stored with direction "both" before the catalog fixed it.
+    robust = as_admin.get(edit_url(world, "robust_economic")).get_data(as_text=True)
+    threshold = as_admin.get(edit_url(world)).get_data(as_text=True)
+
+    assert '<select disabled id="direction" name="direction">' in robust
+    assert '<option selected value="up">' in robust
+    assert '<input type="hidden" name="direction" value="up">' in robust
+    assert '<select id="direction" name="direction">' in threshold
+    assert 'type="hidden" name="direction"' not in threshold
+
+
+@pytest.mark.parametrize("direction", ["down", "both", ""])
+def test_admin_edit_refuses_another_direction_for_a_model_scoring_towards_risk(
+    app: Flask, as_admin: FlaskClient, database: Database, world: World, direction: str
+) -> None:
+    falling = {"blue": "-2", "yellow": "-3", "orange": "-4", "red": "-5", "clear": ""}
+    cutoffs = falling if direction == "down" else {}
+    response = as_admin.post(
+        edit_url(world, "robust_economic"), data={**RISING, **cutoffs, "direction": direction}
+    )
+
+    assert response.status_code == 200
+    assert _shows_fixed_direction_error(app, response)
+    with database.session() as session:
+        row = session.get(Threshold, world.thresholds["robust_economic"])
+        assert (row.direction, row.cutoffs(), row.updated_by) == ("both", (2, 3, 4, 5), None)
+
+
+def test_the_preview_refuses_another_direction_for_a_model_scoring_towards_risk(
+    app: Flask, as_admin: FlaskClient, world: World
+) -> None:
+    preview = f"/thresholds/{world.thresholds['robust_economic']}/preview"
+    refused = as_admin.post(preview, data={**RISING, "direction": "both", "reason": ""})
+    allowed = as_admin.post(preview, data={**RISING, "reason": ""})
+
+    assert refused.status_code == 422
+    assert _shows_fixed_direction_error(app, refused)
+    assert allowed.status_code == 200
+
+
+def test_admin_saves_a_row_of_a_model_scoring_towards_risk_with_rising_cut_offs(
+    as_admin: FlaskClient, database: Database, world: World
+) -> None:
+    response = as_admin.post(edit_url(world, "robust_economic"), data=RISING)
+
+    assert response.status_code == 302
+    with database.session() as session:
+        row = session.get(Threshold, world.thresholds["robust_economic"])
+        assert (row.direction, row.cutoffs(), row.updated_by) == ("up", (2, 3, 4, 5), "ada")
