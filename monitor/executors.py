@@ -21,7 +21,7 @@ from dataclasses import fields
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, Subquery, case, select
+from sqlalchemy import Select, Subquery, and_, case, or_, select
 from sqlalchemy.orm import aliased
 
 from alerts.lifecycle import AlertCounts
@@ -33,7 +33,8 @@ COUNT_FIELDS = tuple(f.name for f in fields(AlertCounts) if f.name != "events")
 
 
 def _home_cities() -> Subquery:
-    """Each enterprise's ``id`` with its partition's ``city``: its cluster's, else its own."""
+    """Each enterprise's ``id`` with its partition's ``city``: its cluster's, else its own
+    (as :func:`city_scope` chooses them)."""
     cluster = aliased(Entity)
     city = case((Entity.cluster_id.is_(None), Entity.region_id), else_=cluster.region_id)
     return (
@@ -48,10 +49,20 @@ def city_scope(region_id: int | None) -> Select[Any]:
     """The ids of the enterprises of one city's partition (``None``: those of no city).
 
     A firm with a cluster counts in its cluster's city, so a cluster is never split.
+    Written without a join, so each side reads its index (``region_id``, ``cluster_id``).
     """
-    firms = _home_cities()
-    chosen = firms.c.city.is_(None) if region_id is None else firms.c.city == region_id
-    return select(firms.c.id).where(chosen)
+
+    def in_city(column: Any) -> Any:
+        return column.is_(None) if region_id is None else column == region_id
+
+    clusters = select(Entity.id).where(Entity.level == "industry", in_city(Entity.region_id))
+    return select(Entity.id).where(
+        Entity.level == "enterprise",
+        or_(
+            and_(Entity.cluster_id.is_(None), in_city(Entity.region_id)),
+            Entity.cluster_id.in_(clusters),
+        ),
+    )
 
 
 def city_partitions(database: Database) -> list[int | None]:
