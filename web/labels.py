@@ -66,6 +66,7 @@ LABELS: dict[str, dict[str, LazyString]] = {
         ModelKind.VOLATILITY_SHIFT: _l("Volatility shift"),
         ModelKind.NOVELTY: _l("Pattern novelty"),
         ModelKind.ENSEMBLE: _l("Model ensemble"),
+        ModelKind.PEERS: _l("Peer comparison"),
         "stage": _l("Stage change"),
         STALE_DATA_MODEL: _l("Stale data"),
     },
