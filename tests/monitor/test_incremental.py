@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -14,7 +12,6 @@ from sqlalchemy import insert, select
 from models.levels import to_levels
 from monitor import pipeline
 from monitor.db import Database
-from monitor.migrate import upgrade
 from monitor.pipeline import score_indicators
 from monitor.records import Alert, AlertEvent, Entity, Indicator, Observation, Score, Threshold
 from monitor.state import breaches, continue_levels
@@ -133,27 +130,10 @@ def _snapshot(database: Database) -> tuple[list[tuple], list[tuple], list[tuple]
     return [tuple(r) for r in scores], [tuple(r) for r in alerts], [tuple(r) for r in events]
 
 
-@pytest.fixture
-def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Chunks of 5 firms, so the 23 are scored in five pieces."""
-    defaults = list(pipeline.score_one.__defaults__ or ())
-    defaults[-1] = 5
-    monkeypatch.setattr(pipeline.score_one, "__defaults__", tuple(defaults))
-
-
-@pytest.fixture
-def second_database(tmp_path: Path) -> Iterator[Database]:
-    """Another freshly migrated SQLite database, next to the ``database`` fixture's."""
-    twin = Database(f"sqlite:///{tmp_path / 'stepped.db'}")
-    upgrade(twin)
-    yield twin
-    twin.dispose()
-
-
 def test_month_by_month_scoring_equals_a_full_backfill(
-    database: Database, second_database: Database, small_chunks: None
+    database: Database, sqlite_twin: Database, small_chunks: None
 ) -> None:
-    database_pair = second_database
+    database_pair = sqlite_twin
     _load(database, len(PERIODS))
     score_indicators(database, notify=False, now=NOW)
     full = _snapshot(database)

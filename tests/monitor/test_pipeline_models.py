@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -29,7 +27,6 @@ from models.base import Detector
 from monitor import pipeline
 from monitor.chunks import pack_groups
 from monitor.db import Database
-from monitor.migrate import upgrade
 from monitor.pipeline import score_indicators
 from monitor.records import Alert, AlertEvent, Entity, Indicator, Observation, Score, Threshold
 from monitor.scoring import model_scores
@@ -246,23 +243,6 @@ def _snapshot(database: Database) -> tuple[list[tuple], list[tuple], list[tuple]
             .order_by(Alert.entity_id, AlertEvent.id)
         ).all()  # fmt: skip
     return [tuple(r) for r in scores], [tuple(r) for r in alerts], [tuple(r) for r in events]
-
-
-@pytest.fixture
-def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Chunks of 5 firms, so the 23 are scored in five pieces."""
-    defaults = list(pipeline.score_one.__defaults__ or ())
-    defaults[-1] = 5
-    monkeypatch.setattr(pipeline.score_one, "__defaults__", tuple(defaults))
-
-
-@pytest.fixture
-def sqlite_twin(tmp_path: Path) -> Iterator[Database]:
-    """Another freshly migrated SQLite database, for the reference backfill."""
-    twin = Database(f"sqlite:///{tmp_path / 'backfill.db'}")
-    upgrade(twin)
-    yield twin
-    twin.dispose()
 
 
 @pytest.mark.parametrize("model", list(ModelKind))
