@@ -30,9 +30,7 @@ def test_a_forced_locale_is_seen_by_names_asked_inside_it(app: Flask) -> None:
 def test_unknown_values_are_shown_as_they_are_and_escaped(app: Flask) -> None:
     with app.test_request_context():
         assert label("model", "my_model") == "my_model"
-        assert str(status_badge("<b>")) == (
-            '<span class="badge status-&lt;b&gt;">&lt;b&gt;</span>'
-        )
+        assert str(status_badge("<b>")) == ('<span class="badge status-&lt;b&gt;">&lt;b&gt;</span>')
         assert str(severity_badge(None)) == ""
 
 
