@@ -2,36 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import numpy as np
 import pandas as pd
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from models.levels import to_levels
 from monitor import pipeline
 from monitor.db import Database
 from monitor.pipeline import score_indicators
-from monitor.records import Alert, AlertEvent, Entity, Indicator, Observation, Score, Threshold
+from monitor.records import Alert, AlertEvent, Entity, Indicator, Score, Threshold
 from monitor.state import breaches, continue_levels
+from tests.monitor.panel_world import FIRMS, NOW, PERIODS, store_months
 
-NOW = datetime(2024, 7, 1, tzinfo=UTC)
-PERIODS = pd.date_range("2020-01-01", periods=48, freq="MS")
-FIRMS = 23
 CUTOFFS_DOWN = (0.0, -5.0, -10.0, -20.0)
-
-
-def _values(seed: int) -> np.ndarray:
-    """Noisy growing series with shocks, recoveries and gaps: every colour, every path."""
-    rng = np.random.default_rng(seed)
-    walk = np.cumsum(rng.normal(0.003, 0.04, (len(PERIODS), FIRMS)), axis=0)
-    values = 100 * np.exp(walk)
-    for firm in range(0, FIRMS, 3):
-        at = int(rng.integers(14, 40))
-        values[at : at + int(rng.integers(2, 7)), firm] *= rng.uniform(0.55, 0.9)
-    values[rng.random(values.shape) < 0.06] = np.nan
-    return values
 
 
 def _load(database: Database, months: int) -> tuple[int, int]:
@@ -69,22 +53,7 @@ def _load(database: Database, months: int) -> tuple[int, int]:
             )
         session.flush()
         firms = list(session.scalars(select(Entity.id).order_by(Entity.id)))
-        stored = len(set(session.scalars(select(Observation.period))))
-        values = _values(8)
-        rows = [
-            {
-                "indicator_id": indicator.id,
-                "entity_id": firms[f],
-                "period": PERIODS[t].date(),
-                "value": float(values[t, f]),
-                "updated_at": NOW,
-            }
-            for t in range(stored, months)
-            for f in range(FIRMS)
-            if not np.isnan(values[t, f])
-        ]
-        if rows:
-            session.execute(insert(Observation), rows)
+        stored = store_months(session, indicator.id, firms, months)
         return indicator.id, stored
 
 

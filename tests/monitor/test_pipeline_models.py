@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import numpy as np
 import pandas as pd
 import pytest
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from models import (
@@ -31,10 +29,8 @@ from monitor.pipeline import score_indicators
 from monitor.records import Alert, AlertEvent, Entity, Indicator, Observation, Score, Threshold
 from monitor.scoring import model_scores
 from monitor.vocabulary import ModelKind
+from tests.monitor.panel_world import FIRMS, NOW, PERIODS, noisy_values, store_months
 
-NOW = datetime(2024, 7, 1, tzinfo=UTC)
-PERIODS = pd.date_range("2020-01-01", periods=48, freq="MS")
-FIRMS = 23
 FIRM = {"level": "enterprise", "kind": "firm"}
 CONTEXT = 6  # periods of lifecycle context a resumed run decides again (the flap window)
 # Each firm's cluster (None: no cluster), interleaved so no cluster is a run of ids:
@@ -129,18 +125,6 @@ def test_every_model_the_pipeline_runs_is_described_here() -> None:
     assert set(ROWS) == set(ModelKind) == set(READS)
 
 
-def _values(seed: int) -> np.ndarray:
-    """Noisy growing series with shocks, recoveries and gaps."""
-    rng = np.random.default_rng(seed)
-    walk = np.cumsum(rng.normal(0.003, 0.04, (len(PERIODS), FIRMS)), axis=0)
-    values = 100 * np.exp(walk)
-    for firm in range(0, FIRMS, 3):
-        at = int(rng.integers(14, 40))
-        values[at : at + int(rng.integers(2, 7)), firm] *= rng.uniform(0.55, 0.9)
-    values[rng.random(values.shape) < 0.06] = np.nan
-    return values
-
-
 def _load(database: Database, model: str, months: int) -> int:
     """Create the indicator, clusters, firms and ``model``'s row (once); store the first
     ``months``."""
@@ -194,22 +178,7 @@ def _load(database: Database, model: str, months: int) -> int:
             )
         session.flush()
         firms = _firm_ids(session)
-        stored = len(set(session.scalars(select(Observation.period))))
-        values = _values(8)
-        rows = [
-            {
-                "indicator_id": indicator.id,
-                "entity_id": firms[f],
-                "period": PERIODS[t].date(),
-                "value": float(values[t, f]),
-                "updated_at": NOW,
-            }
-            for t in range(stored, months)
-            for f in range(FIRMS)
-            if not np.isnan(values[t, f])
-        ]
-        if rows:
-            session.execute(insert(Observation), rows)
+        store_months(session, indicator.id, firms, months)
         return indicator.id
 
 
@@ -329,7 +298,7 @@ def test_stored_scores_are_the_library_models_oriented_and_coloured_by_the_row(
             session.execute(select(Score.entity_id, Score.period, Score.score, Score.severity)),
             columns=["entity", "period", "score", "severity"],
         )
-    panel = pd.DataFrame(_values(8), index=PERIODS, columns=firms)
+    panel = pd.DataFrame(noisy_values(8), index=PERIODS, columns=firms)
     if "groups" in detector.param_names():  # the test's clusters, keyed by the stored ids
         groups = {firms[i]: c for i, c in enumerate(CLUSTER_OF) if c is not None}
         detector = type(detector)(**{**detector.get_params(), "groups": groups})
@@ -383,7 +352,7 @@ def test_the_newest_score_from_the_declared_look_back_equals_the_whole_historys(
 ) -> None:
     detector = ROWS[model][2]
     reach = detector.lookback()
-    panel = pd.DataFrame(_values(3), index=PERIODS)
+    panel = pd.DataFrame(noisy_values(3), index=PERIODS)
     whole = detector.fit(panel).score(panel).iloc[-1]
     recent = panel.iloc[-(reach + 1) :]
     newest = detector.fit(recent).score(recent).iloc[-1]
@@ -413,7 +382,7 @@ def test_peers_compare_a_firm_only_with_the_firms_of_its_own_cluster_in_small_ch
     score_indicators(any_database, notify=False, now=NOW)
     stored = _stored_scores(any_database, ModelKind.PEERS)
 
-    values = pd.DataFrame(_values(8), index=PERIODS)
+    values = pd.DataFrame(noisy_values(8), index=PERIODS)
     for cluster in ("A", "B", "C", "D"):
         members = [i for i, c in enumerate(CLUSTER_OF) if c == cluster]
         alone = values[members]  # the cluster by itself: every firm of it is a peer
@@ -461,7 +430,7 @@ def test_clusters_are_packed_whole_into_chunks_in_order() -> None:
 
 def test_a_model_comparing_within_groups_is_not_scored_without_them() -> None:
     indicator = Indicator(transform="yoy", frequency="M", direction="down")
-    panel = pd.DataFrame(_values(3), index=PERIODS)
+    panel = pd.DataFrame(noisy_values(3), index=PERIODS)
 
     with pytest.raises(ValueError, match="within groups"):
         model_scores(panel, indicator, ModelKind.PEERS)
