@@ -17,7 +17,6 @@ from alerts.lifecycle import Decisions
 from models.base import SIGNED, VALUE, Detector
 from models.levels import cutoff_levels, level_codes
 from models.registry import DETECTORS, build_detector
-from models.threshold import ThresholdDetector
 from monitor.records import Indicator, Threshold
 from monitor.vocabulary import Direction, ModelKind
 
@@ -63,17 +62,6 @@ def build_model(
 ) -> Detector:
     """The validated detector that scores ``indicator`` for ``model`` (and its row)."""
     return build_detector(model, detector_params(indicator, model, threshold, groups))
-
-
-def rule_history(threshold: Threshold | None, frequency: str) -> int:
-    """How many periods before a period the threshold row's steps read to score it.
-
-    Each windowed step looks back ``window`` periods (``rise_from_low`` and
-    ``fall_from_high`` also the period itself), a ``yoy``/``pop`` step its lag.
-    """
-    if threshold is None or not threshold.steps:
-        return 0
-    return ThresholdDetector(frequency=frequency, steps=threshold.steps).lookback()
 
 
 def model_history(

@@ -11,11 +11,11 @@ import pytest
 from sqlalchemy import insert, select
 
 from models.levels import SEVERITY_NAMES, to_levels
+from models.threshold import ThresholdDetector
 from monitor.catalog import CatalogValidationError, load_catalog
 from monitor.db import Database
 from monitor.pipeline import score_indicators
 from monitor.records import Alert, AlertEvent, Entity, Indicator, Observation, Score, Threshold
-from monitor.scoring import rule_history
 from monitor.state import continue_levels, recent_flags
 
 NOW = datetime(2024, 7, 1, tzinfo=UTC)
@@ -185,8 +185,9 @@ def test_the_rule_is_stored_in_its_configuration_form(database: Database, tmp_pa
     assert rows[False].confirm == {"n": 2, "m": 3}
     assert rows[False].min_periods == 2
     assert rows[True].steps is None
-    assert rule_history(rows[False], "M") == 14  # 2 more months for the average, 12 low
-    assert rule_history(rows[True], "M") == 0
+    steps = ThresholdDetector(frequency="M", steps=rows[False].steps)
+    assert steps.lookback() == 14  # 2 more months for the average, 12 low
+    assert ThresholdDetector(frequency="M").lookback() == 0
 
 
 @pytest.mark.parametrize("confirm", [False, True])
