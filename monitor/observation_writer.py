@@ -4,7 +4,8 @@ Runs inside the caller's transaction, so a failure leaves nothing written.
 
 * PostgreSQL: the chunk is COPYed (binary) into a temporary table; one statement joins
   it with the stored observations, copies each value about to be revised to the
-  vintages, upserts the new and changed rows and returns the counts per indicator.
+  vintages, inserts the new rows, updates the changed ones and returns the counts per
+  indicator.
 * SQLite: the stored rows the chunk may hit are read in one query through the driver
   and compared in numpy; only the new rows (a plain INSERT) and the changed ones (their
   vintage kept, then an UPDATE) are written, by the driver's ``executemany``.
@@ -24,6 +25,7 @@ from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
+import psycopg
 from sqlalchemy.orm import Session
 
 from monitor.errors import IngestError
@@ -92,11 +94,12 @@ class ObservationWriter(Protocol):
 
 
 def row_keys(indicator_id: np.ndarray, entity_id: np.ndarray, ordinal: np.ndarray) -> np.ndarray:
-    """One int64 per (indicator, entity, day): 15, 28 and 20 bits (up to the year 2870)."""
+    """One int64 per (indicator, day, entity), ordered as the unique index: 15, 20 (up to
+    the year 2870) and 28 bits."""
     return (
         (indicator_id.astype(np.int64) << 48)
-        | (entity_id.astype(np.int64) << 20)
-        | ordinal.astype(np.int64)
+        | (ordinal.astype(np.int64) << 28)
+        | entity_id.astype(np.int64)
     )
 
 
@@ -145,8 +148,7 @@ class _PostgresWriter:
             with cursor.copy(f"COPY {BATCH} FROM STDIN (FORMAT BINARY)") as copy:
                 copy.write(_binary_copy(rows, flag_codes))
             cursor.execute(f"ANALYZE {BATCH}")
-            cursor.execute(_STATEMENT, {**_reach(rows), **self.params, "flags": flags})
-            counted = cursor.fetchall()
+            counted = _merge(cursor, {**_reach(rows), **self.params, "flags": flags})
         counts = WriteCounts()
         for indicator, inserted, updated, unchanged, first in counted:
             counts.inserted += inserted
@@ -155,6 +157,24 @@ class _PostgresWriter:
             if first is not None:
                 counts.earliest[int(indicator)] = first
         return counts
+
+
+def _merge(cursor: Any, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """Merge the staged chunk into the observations; the counts per indicator.
+
+    New rows go in by a plain INSERT, which costs half an ``ON CONFLICT`` one. Should
+    another transaction have stored one of those keys since the stored rows were read,
+    that INSERT fails alone (a savepoint) and the upsert merges the chunk instead.
+    """
+    cursor.execute("SAVEPOINT observation_merge")
+    try:
+        cursor.execute(_MERGE, params)
+    except psycopg.errors.UniqueViolation:
+        cursor.execute("ROLLBACK TO SAVEPOINT observation_merge")
+        cursor.execute(_UPSERT, params)
+    counted = cursor.fetchall()
+    cursor.execute("RELEASE SAVEPOINT observation_merge")
+    return counted
 
 
 def _reach(rows: ChunkRows) -> dict[str, Any]:
@@ -196,7 +216,7 @@ _CHANGED = ", ".join(
 )
 # Every sub-statement sees the observations as they were before it: the vintages get
 # the values being replaced. Keys are unique within a chunk (duplicates are rejected).
-_STATEMENT = f"""
+_STAGED = f"""
 WITH staged AS (
     SELECT b.indicator_id, b.entity_id, b.period, b.value, b.synthetic,
            (%(flags)s::varchar[])[b.flag] AS flag,
@@ -215,13 +235,12 @@ WITH staged AS (
     SELECT indicator_id, entity_id, period, old_value, old_flag, old_updated_at, old_run,
            %(stamp)s
     FROM staged WHERE old_id IS NOT NULL AND NOT same
-), written AS (
-    INSERT INTO observations (indicator_id, entity_id, period, value, synthetic,
+)"""
+_INSERTED = """INSERT INTO observations (indicator_id, entity_id, period, value, synthetic,
                               job_run_id, updated_at, flag)
     SELECT indicator_id, entity_id, period, value, synthetic, %(run)s, %(stamp)s, flag
-    FROM staged WHERE NOT same  -- in key order, as the chunk was copied
-    ON CONFLICT (indicator_id, entity_id, period) DO UPDATE SET {_CHANGED}
-)
+    FROM staged"""  # in key order, as the chunk was copied
+_COUNTS = """
 SELECT indicator_id,
        count(*) FILTER (WHERE old_id IS NULL),
        count(*) FILTER (WHERE old_id IS NOT NULL AND NOT same),
@@ -229,6 +248,19 @@ SELECT indicator_id,
        min(period) FILTER (WHERE NOT same)
 FROM staged GROUP BY indicator_id
 """
+# The new rows inserted, the changed ones updated by id.
+_MERGE = f"""{_STAGED}, inserted AS (
+    {_INSERTED} WHERE old_id IS NULL
+), revised AS (
+    UPDATE observations o SET value = s.value, synthetic = s.synthetic,
+        job_run_id = %(run)s, updated_at = %(stamp)s, flag = s.flag
+    FROM staged s WHERE o.id = s.old_id AND NOT s.same
+){_COUNTS}"""
+# The same, for keys another transaction may have stored since they were read.
+_UPSERT = f"""{_STAGED}, written AS (
+    {_INSERTED} WHERE NOT same
+    ON CONFLICT (indicator_id, entity_id, period) DO UPDATE SET {_CHANGED}
+){_COUNTS}"""
 
 
 class _SqliteWriter:
@@ -297,16 +329,17 @@ class _SqliteWriter:
     def _stored(self, rows: ChunkRows) -> np.ndarray:
         """Key (sorted), value, synthetic mark and flag of the stored rows in reach.
 
-        One index seek per indicator and entity (the entities go as one JSON list, not
-        thousands of bound names); the key is computed by SQLite (a date is stored as
-        its ISO text), which halves what crosses into Python.
+        One index range per indicator over the chunk's periods (the entities go as one
+        JSON list, not thousands of bound names); the key is computed by SQLite (a date
+        is stored as its ISO text), which halves what crosses into Python.
         """
         indicators = sorted(set(rows.indicator_id.tolist()))
         marks = ", ".join("?" for _ in indicators)
         first, last = _iso_days(np.array([rows.ordinal.min(), rows.ordinal.max()]))
         sql = (
-            f"SELECT (indicator_id << 48) | (entity_id << 20) | "
-            f"CAST(julianday(period) - {JULIAN_DAY_OF_ORDINAL_ZERO} AS INTEGER), "
+            "SELECT (indicator_id << 48) | "
+            f"(CAST(julianday(period) - {JULIAN_DAY_OF_ORDINAL_ZERO} AS INTEGER) << 28) | "
+            "entity_id, "
             "value, synthetic, flag FROM observations "
             f"WHERE indicator_id IN ({marks}) "
             "AND entity_id IN (SELECT value FROM json_each(?)) AND period BETWEEN ? AND ?"

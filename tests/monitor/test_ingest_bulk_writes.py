@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import UTC, date, datetime
 
 import numpy as np
 import pandas as pd
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select, text
 
 from monitor.ingest import ingest_frame
 from monitor.observation_writer import row_keys
-from monitor.records import Indicator, Observation, ObservationVintage
+from monitor.records import Entity, Indicator, Observation, ObservationVintage
 from tests.monitor.source_helpers import flags, load_small_catalog, stored
 
 FIRST = datetime(2024, 4, 10, tzinfo=UTC)
@@ -117,11 +119,63 @@ def test_values_are_stored_to_the_last_bit(catalogued):
     assert ingest_frame(catalogued, frame, source_name="s").unchanged == len(awkward)
 
 
-def test_row_keys_stay_distinct_and_ordered_for_millions_of_entities():
+def _wait_for_a_blocked_writer(database, timeout: float = 30.0) -> None:
+    """Return once some other session of the database waits for a lock."""
+    deadline = time.monotonic() + timeout
+    with database.engine.connect() as watcher:
+        while time.monotonic() < deadline:
+            waiting = watcher.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND wait_event_type = 'Lock'"
+                )
+            ).scalar_one()
+            if waiting:
+                return
+            time.sleep(0.05)
+    raise AssertionError("the ingest never waited for the other transaction's row")
+
+
+def test_a_key_another_transaction_stores_meanwhile_is_revised_not_refused(catalogued):
+    if catalogued.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite lets one writer at a time in: the race needs PostgreSQL")
+    with catalogued.session() as session:
+        indicator = session.scalar(select(Indicator.id).where(Indicator.code == "ENT_REV"))
+        entity = session.scalar(select(Entity.id).where(Entity.code == "F1"))
+    frame = pd.DataFrame(
+        {"indicator": "ENT_REV", "entity": "F1", "period": MONTHS[:3], "value": [5.0, 6.0, 7.0]}
+    )
+    reports = []
+    with catalogued.engine.connect() as other:
+        other.execute(
+            insert(Observation).values(
+                indicator_id=indicator, entity_id=entity, period=date(2022, 1, 1),
+                value=1.0, synthetic=False, updated_at=FIRST,
+            )
+        )  # fmt: skip
+        ingesting = threading.Thread(
+            target=lambda: reports.append(
+                ingest_frame(catalogued, frame, source_name="s", now=SECOND)
+            )
+        )
+        ingesting.start()
+        _wait_for_a_blocked_writer(catalogued)  # its INSERT waits for the key
+        other.commit()
+        ingesting.join(timeout=60)
+    (report,) = reports
+    assert (report.inserted, report.updated, report.unchanged) == (2, 1, 0)
+    assert vintage_values(catalogued) == [1.0]
+    values = stored(catalogued)
+    assert [values[("ENT_REV", "F1", date(2022, month, 1))] for month in (1, 2, 3)] == [
+        5.0, 6.0, 7.0,
+    ]  # fmt: skip
+
+
+def test_row_keys_stay_distinct_and_in_the_unique_index_order_for_millions_of_entities():
     indicator = np.array([1, 1, 1, 2, 2], dtype=np.int64)
     entity = np.array([5, 2**21 + 5, 2**27, 5, 5], dtype=np.int64)
     ordinal = np.array([date(2024, 1, 1).toordinal()] * 4 + [date(2870, 1, 1).toordinal()])
     keys = row_keys(indicator, entity, ordinal)
     assert len(set(keys.tolist())) == len(keys)
-    by_tuple = sorted(range(5), key=lambda i: (indicator[i], entity[i], ordinal[i]))
+    by_tuple = sorted(range(5), key=lambda i: (indicator[i], ordinal[i], entity[i]))
     assert np.argsort(keys).tolist() == by_tuple
