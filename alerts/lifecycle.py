@@ -33,9 +33,11 @@ from datetime import date, datetime
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
+from alerts.alert_values import write_alert_values
 from alerts.flapping import CHANGE_EVENTS, FlapChange, FlapTracker, counts_as_change
 from alerts.outbox import queue_many
 from alerts.policy import AlertPolicy, load_policy
@@ -155,6 +157,7 @@ def advance_alerts(
         if notify_from is not None and period >= notify_from and channels:
             counts.notifications += _notify(session, counts.events, channels, router)
         counts.events.clear()
+    advancer.write_values()
     return counts
 
 
@@ -190,6 +193,9 @@ class _Advancer:
         self.latest: dict[int, Alert] = {}
         self.held_index: dict[int, int] = {}
         self.last_normal = np.full(decisions.codes.shape[1], -1)
+        # Stored alerts whose only change is a new period's value: alert id -> (period,
+        # value), written by one statement (:meth:`write_values`), not one UPDATE each.
+        self.values: dict[int, tuple[date, float]] = {}
         self.tracker = FlapTracker(
             max_changes=policy.flap_max_changes,
             window=policy.flap_window_periods,
@@ -331,9 +337,20 @@ class _Advancer:
         self._take_value(alert, col, t)
 
     def _take_value(self, alert: Alert, col: int, t: int) -> None:
-        alert.last_period = self.period_dates[t]
-        alert.value = float(self.decisions.scores[t, col])
-        alert.updated_at = self.now
+        period, value = self.period_dates[t], float(self.decisions.scores[t, col])
+        if not inspect(alert).persistent:
+            alert.last_period, alert.value, alert.updated_at = period, value, self.now
+            return
+        # The object shows the new values at once; the row gets them in write_values.
+        for name, new in (("last_period", period), ("value", value), ("updated_at", self.now)):
+            set_committed_value(alert, name, new)
+        self.values[alert.id] = (period, value)
+
+    def write_values(self) -> None:
+        """Store the values kept by :meth:`_take_value`, in one statement."""
+        if self.values:
+            write_alert_values(self.session, self.values, self.now)
+            self.values.clear()
 
     def _close(self, col: int, alert: Alert, t: int, cause: Cause) -> None:
         self._event(alert, Event.RESOLVED, t, cause, AlertStatus.RESOLVED, None)
