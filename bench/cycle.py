@@ -348,10 +348,12 @@ def _timing(function: Any, part: str, spent: dict[str, float]) -> Any:
     return timed
 
 
-def cycle(database: Database, enterprises: int, months: int, parts: bool = False) -> dict[str, Any]:
+def cycle(
+    database: Database, enterprises: int, months: int, parts: bool = False, threads: int = 2
+) -> dict[str, Any]:
     if parts:
         with timed_parts() as spent:
-            result = cycle(database, enterprises, months)
+            result = cycle(database, enterprises, months, threads=threads)
         # "models + colour decisions" includes reading the decision state: report it alone.
         spent["models + colour decisions"] -= spent["decision state from stored scores"]
         return {**result, "parts": {k: round(v, 3) for k, v in spent.items()}}
@@ -360,7 +362,7 @@ def cycle(database: Database, enterprises: int, months: int, parts: bool = False
     ingested = ingest_frame(database, frame, source_name="bench", synthetic=True)
     ingest_seconds = time.perf_counter() - start
     start = time.perf_counter()
-    report = score_indicators(database, changed=ingested.changed)
+    report = score_indicators(database, changed=ingested.changed, threads=threads)
     score_seconds = time.perf_counter() - start
     with database.session() as session:
         open_alerts = session.scalar(
@@ -394,7 +396,7 @@ def run_stage(args: argparse.Namespace) -> None:
     elif args.stage == "backfill":
         result = backfill(database)
     else:
-        result = cycle(database, enterprises, args.months, parts=args.parts)
+        result = cycle(database, enterprises, args.months, parts=args.parts, threads=args.threads)
     result.setdefault("seconds", time.perf_counter() - start)
     result["peak_rss_mb"] = peak_rss_mb()
     print(json.dumps({"stage": args.stage, "enterprises": enterprises, **result}, default=str))
@@ -411,6 +413,7 @@ def run_all(args: argparse.Namespace) -> None:
                 sys.executable, "-m", "bench.cycle", "--stage", stage,
                 "--database-url", args.database_url, "--enterprises", enterprises,
                 "--months", str(args.months), "--ingest-months", str(args.ingest_months),
+                "--threads", str(args.threads),
             ]  # fmt: skip
             if args.parts:
                 command.append("--parts")
@@ -458,6 +461,9 @@ def main() -> None:
     parser.add_argument("--reset", action="store_true", help="allow dropping every table")
     parser.add_argument(
         "--parts", action="store_true", help="also time the parts of the cycle's scoring"
+    )
+    parser.add_argument(
+        "--threads", type=int, default=2, help="indicators the cycle scores at once (PostgreSQL)"
     )
     parser.add_argument("--stage", choices=STAGES, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path)

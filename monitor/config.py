@@ -40,6 +40,15 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise ConfigError(f"{PREFIX}{name} must be an integer, got {raw!r}") from exc
 
 
+def scoring_threads(env: Mapping[str, str] | None = None) -> int:
+    """``CLUSTERWATCH_SCORE_THREADS``: indicators a scoring cycle scores at once on
+    PostgreSQL (default 2; SQLite always scores one at a time)."""
+    threads = _int(os.environ if env is None else env, "SCORE_THREADS", 2)
+    if threads < 1:
+        raise ConfigError(f"{PREFIX}SCORE_THREADS must be at least 1, got {threads}")
+    return threads
+
+
 def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raw = _read(env, name)
     if raw is None:

@@ -16,10 +16,12 @@ period: an indicator it scores is read in chunks of whole clusters (``monitor.ch
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -31,6 +33,7 @@ from alerts.policy import load_policy
 from models.levels import crossed_cutoff
 from monitor.chunks import Chunk, chunk_groups, entity_chunks
 from monitor.composites import update_composites
+from monitor.config import scoring_threads
 from monitor.db import Database
 from monitor.derived import update_derived
 from monitor.panels import observation_panel
@@ -57,6 +60,8 @@ if TYPE_CHECKING:
     from monitor.executors import DaskExecutor
 
 logger = logging.getLogger(__name__)
+_Result = TypeVar("_Result")
+_SKIPPED = object()  # a call not begun because another had failed
 
 
 @dataclass
@@ -93,12 +98,16 @@ def score_indicators(
     now: datetime | None = None,
     executor: DaskExecutor | None = None,
     progress: Progress | None = None,
+    threads: int | None = None,
 ) -> ScoreReport:
     """Score the indicators in ``changed`` (id → earliest changed period), or all of them.
 
     With ``notify`` the events of each indicator's latest period go to the outbox;
     older periods replayed here are history and notify nobody. With an ``executor``
-    the enterprise indicators are scored on it, partitioned by city. The run's
+    the enterprise indicators are scored on it, partitioned by city. On PostgreSQL
+    ``threads`` indicators are scored at once, each in its own transaction (while one
+    waits for the database another computes; default ``CLUSTERWATCH_SCORE_THREADS``,
+    2); SQLite takes one writer at a time, so there it is always one. The run's
     progress (indicators done, then composites and stages) is stored on its job run
     for the console and passed to ``progress`` (a command-line bar).
     """
@@ -119,16 +128,20 @@ def score_indicators(
         indicators = session.execute(query).all()
     advance = Tracker(database, run.id, now, progress)
     steps = len(indicators) + 2  # each indicator, then composites, then stages
+
+    def score(indicator_id: int, level: str) -> tuple[int, AlertCounts]:
+        since = changed.get(indicator_id) if changed is not None else None
+        if executor is not None and level == Level.ENTERPRISE:
+            return executor.score_indicator(database, indicator_id, since, notify, now)
+        with database.session() as session:
+            return score_one(session, indicator_id, since, notify, now)
+
+    if database.engine.dialect.name != "postgresql":
+        threads = 1
+    elif threads is None:
+        threads = scoring_threads()
     try:
-        for done, (indicator_id, level) in enumerate(indicators):
-            since = changed.get(indicator_id) if changed is not None else None
-            if executor is not None and level == Level.ENTERPRISE:
-                written, counts = executor.score_indicator(
-                    database, indicator_id, since, notify, now
-                )
-            else:
-                with database.session() as session:
-                    written, counts = score_one(session, indicator_id, since, notify, now)
+        for done, (written, counts) in enumerate(_in_threads(score, indicators, threads)):
             report.indicators += 1
             report.scores_written += written
             report.alerts.add(counts)
@@ -149,6 +162,34 @@ def score_indicators(
         progress(1.0)
     logger.info("scoring run %s done: %s", report.job_run_id, report.as_dict())
     return report
+
+
+def _in_threads(
+    function: Callable[..., _Result], arguments: Sequence[Sequence[Any]], threads: int
+) -> Iterator[_Result]:
+    """``function(*a)`` for each ``a`` in order, up to ``threads`` at once; after a
+    failure no call begins, and the first failure is raised."""
+    if threads <= 1:
+        for item in arguments:
+            yield function(*item)
+        return
+    failed = threading.Event()
+
+    def call(item: Sequence[Any]) -> Any:
+        if failed.is_set():
+            return _SKIPPED
+        try:
+            return function(*item)
+        except BaseException:
+            failed.set()
+            raise
+
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        futures = [pool.submit(call, item) for item in arguments]
+        for future in futures:
+            result = future.result()
+            if result is not _SKIPPED:
+                yield result
 
 
 def _finish(database: Database, report: ScoreReport, error: str | None = None) -> None:

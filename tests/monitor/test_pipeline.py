@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import UTC, date, datetime
 
 import numpy as np
@@ -10,6 +12,7 @@ import pytest
 from sqlalchemy import func, insert, select
 
 from alerts.workflow import resolve
+from monitor import pipeline
 from monitor.db import Database
 from monitor.pipeline import score_indicators
 from monitor.records import (
@@ -18,12 +21,14 @@ from monitor.records import (
     Channel,
     Entity,
     Indicator,
+    JobRun,
     Notification,
     Observation,
     Score,
     StageRecord,
     Threshold,
 )
+from monitor.vocabulary import RunStatus
 
 NOW = datetime(2024, 7, 1, tzinfo=UTC)
 PERIODS = pd.date_range("2019-01-01", "2023-12-01", freq="MS")
@@ -46,7 +51,11 @@ def _level_series(shock_at: int | None, depth: float, recover: bool = True) -> n
 @pytest.fixture
 def catalogue(any_database: Database) -> Database:
     """A province, a cluster and three firms; one monthly indicator per level."""
-    with any_database.session() as session:
+    return _build_catalogue(any_database)
+
+
+def _build_catalogue(database: Database) -> Database:
+    with database.session() as session:
         province = Entity(
             code="SD", name_zh="山东", name_en="Shandong", level="government", kind="province"
         )
@@ -153,7 +162,7 @@ def catalogue(any_database: Database) -> Database:
             for p, v in zip(PERIODS, values, strict=True)
         ]
         session.execute(insert(Observation), rows)
-    return any_database
+    return database
 
 
 def _count(database: Database, record: type) -> int:
@@ -330,3 +339,86 @@ def test_breaches_awaiting_confirmation_show_as_pending_then_confirmed(
         )
     assert kinds[:2] == [("opened", "pending"), ("confirmed", "firing")]
     assert notified_pending == 0
+
+
+def _stored(database: Database) -> tuple[list[tuple], ...]:
+    """Scores, alerts, events and notices by entity code, without the generated ids."""
+    with database.session() as session:
+        scores = session.execute(
+            select(Entity.code, Score.indicator_id, Score.model, Score.period, Score.score,
+                   Score.severity)
+            .join(Entity, Entity.id == Score.entity_id)
+            .order_by(Entity.code, Score.indicator_id, Score.model, Score.period)
+        ).all()  # fmt: skip
+        alerts = session.execute(
+            select(Entity.code, Alert.model, Alert.period, Alert.status, Alert.severity,
+                   Alert.last_period, Alert.value)
+            .join(Entity, Entity.id == Alert.entity_id)
+            .order_by(Entity.code, Alert.model, Alert.period)
+        ).all()  # fmt: skip
+        events = session.execute(
+            select(Entity.code, Alert.model, AlertEvent.period, AlertEvent.kind)
+            .join(Alert, AlertEvent.alert_id == Alert.id)
+            .join(Entity, Entity.id == Alert.entity_id)
+            .order_by(Entity.code, Alert.model, AlertEvent.period, AlertEvent.kind)
+        ).all()  # fmt: skip
+        notices = session.execute(
+            select(Entity.code, Alert.model, Notification.channel_id, Notification.status)
+            .join(Alert, Notification.alert_id == Alert.id)
+            .join(Entity, Entity.id == Alert.entity_id)
+            .order_by(Entity.code, Alert.model, Notification.channel_id)
+        ).all()  # fmt: skip
+    return tuple([tuple(row) for row in rows] for rows in (scores, alerts, events, notices))
+
+
+def _postgresql_only(database: Database) -> None:
+    if database.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite scores one indicator at a time")
+
+
+def test_indicators_scored_at_once_store_what_one_at_a_time_stores(
+    catalogue: Database, sqlite_twin: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _postgresql_only(catalogue)
+    alone = score_indicators(_build_catalogue(sqlite_twin), now=NOW)
+    all_three = threading.Barrier(3, timeout=30)  # broken unless the three overlap
+    score_one = pipeline.score_one
+
+    def meeting_the_others(*args: object) -> tuple[int, object]:
+        all_three.wait()
+        return score_one(*args)
+
+    monkeypatch.setattr(pipeline, "score_one", meeting_the_others)
+    together = score_indicators(catalogue, now=NOW, threads=3)
+
+    assert together.scores_written == alone.scores_written > 0
+    assert together.alerts.opened == alone.alerts.opened > 0
+    assert together.alerts.notifications == alone.alerts.notifications
+    assert _stored(catalogue) == _stored(sqlite_twin)
+
+
+def test_a_failing_indicator_fails_the_run_and_cancels_the_rest(
+    catalogue: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _postgresql_only(catalogue)
+    with catalogue.session() as session:
+        first = session.scalar(select(func.min(Indicator.id)))
+    started: list[int] = []
+    score_one = pipeline.score_one
+
+    def failing_first(session: object, indicator_id: int, *args: object) -> tuple[int, object]:
+        started.append(indicator_id)
+        if indicator_id == first:
+            time.sleep(0.5)  # the second thread has begun its own by now
+            raise RuntimeError("the database went away")
+        time.sleep(2)
+        return score_one(session, indicator_id, *args)
+
+    monkeypatch.setattr(pipeline, "score_one", failing_first)
+    with pytest.raises(RuntimeError, match="went away"):
+        score_indicators(catalogue, now=NOW, threads=2)
+
+    assert len(started) == 2  # the third indicator never began
+    with catalogue.session() as session:
+        run = session.scalars(select(JobRun).where(JobRun.job == "score")).one()
+    assert run.status == RunStatus.FAILED and "went away" in (run.error or "")
