@@ -20,6 +20,7 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
@@ -239,14 +240,15 @@ class Score(Base):
     """A model's output for one series and period: the value it compared, its colour."""
 
     __tablename__ = "scores"
-    # A new month's questions name the period, not the entity (see migration 0013).
+    # Keyed in period order, so a new month appends; an entity's own reads go through
+    # the index on the entity (migration 0020).
     __table_args__ = (
-        Index("ix_score_model_period", "indicator_id", "model", "period", "entity_id"),
+        PrimaryKeyConstraint("indicator_id", "model", "period", "entity_id", name="scores_pkey"),
     )
 
     # No foreign keys: derived rows written by the million by the pipeline alone (0017).
     indicator_id: Mapped[int] = mapped_column(primary_key=True)
-    entity_id: Mapped[int] = mapped_column(primary_key=True)
+    entity_id: Mapped[int] = mapped_column(primary_key=True, index=True)
     model: Mapped[str] = mapped_column(String(32), primary_key=True)
     period: Mapped[date] = mapped_column(Date, primary_key=True)
     score: Mapped[float | None] = mapped_column(Float)
