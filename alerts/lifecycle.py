@@ -30,6 +30,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -39,7 +40,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from alerts.alert_values import write_alert_values
 from alerts.flapping import CHANGE_EVENTS, FlapChange, FlapTracker, counts_as_change
-from alerts.outbox import queue_many
+from alerts.outbox import IDS_PER_QUERY, queue_many
 from alerts.policy import AlertPolicy, load_policy
 from alerts.routing import Router
 from alerts.states import Cause, Event
@@ -190,7 +191,9 @@ class _Advancer:
         self.period_dates = [p.date() for p in decisions.periods]
         self.column = {int(entity_id): i for i, entity_id in enumerate(decisions.entity_ids)}
         self.open: dict[int, Alert] = {}
-        self.latest: dict[int, Alert] = {}
+        # Each series' latest alert: an object when open or touched, else its id (a
+        # resolved alert is loaded only when it must change, see _latest_alert).
+        self.latest: dict[int, Alert | int] = {}
         self.held_index: dict[int, int] = {}
         self.last_normal = np.full(decisions.codes.shape[1], -1)
         # Stored alerts whose only change is a new period's value: alert id -> (period,
@@ -207,24 +210,34 @@ class _Advancer:
     def load(self, start: int) -> None:
         """Read the series' latest alerts and recent changes stored before ``start``."""
         period_index = {d: i for i, d in enumerate(self.period_dates)}
-        for alert in self._latest_alerts():
-            col = self.column.get(alert.entity_id)
+        latest = self._latest_alerts()
+        for alert_id, entity_id, status, resolved_by, resolved_period, flapping in latest:
+            col = self.column.get(entity_id)
             if col is None:
                 continue
-            self.latest[col] = alert
-            if alert.status != AlertStatus.RESOLVED:
-                self.open[col] = alert
-            elif alert.resolved_by is not None and alert.resolved_period is not None:
-                self.held_index[col] = period_index.get(alert.resolved_period, -1)
-            if alert.flapping:
+            self.latest[col] = alert_id
+            if status == AlertStatus.RESOLVED and resolved_by is not None:
+                if resolved_period is not None:
+                    self.held_index[col] = period_index.get(resolved_period, -1)
+            if flapping:
                 self.tracker.flapping.add(col)
+        opened = [
+            row[0] for row in latest if row[2] != AlertStatus.RESOLVED and row[1] in self.column
+        ]
+        for first in range(0, len(opened), IDS_PER_QUERY):
+            part = opened[first : first + IDS_PER_QUERY]
+            for alert in self.session.scalars(select(Alert).where(Alert.id.in_(part))):
+                col = self.column[alert.entity_id]
+                self.latest[col] = self.open[col] = alert
         codes = self.decisions.codes
         normal_before = np.where(codes[:start] == 0, np.arange(start)[:, None], -1)
         if start:
             self.last_normal = normal_before.max(axis=0)
         self._load_changes(start, period_index)
 
-    def _latest_alerts(self) -> list[Alert]:
+    def _latest_alerts(self) -> list[tuple[Any, ...]]:
+        """Id, entity, status, resolver, resolved period and flapping mark of each
+        series' latest alert: plain rows, no objects for the many resolved ones."""
         latest_ids = (
             select(func.max(Alert.id))
             .where(
@@ -234,7 +247,24 @@ class _Advancer:
             )
             .group_by(Alert.entity_id)
         )
-        return list(self.session.scalars(select(Alert).where(Alert.id.in_(latest_ids))))
+        rows = self.session.execute(
+            select(
+                Alert.id,
+                Alert.entity_id,
+                Alert.status,
+                Alert.resolved_by,
+                Alert.resolved_period,
+                Alert.flapping,
+            ).where(Alert.id.in_(latest_ids))
+        )
+        return [tuple(row) for row in rows]
+
+    def _latest_alert(self, col: int) -> Alert | None:
+        """The series' latest alert as an object, loaded now if only its id was read."""
+        latest = self.latest.get(col)
+        if isinstance(latest, int):
+            latest = self.latest[col] = self.session.get_one(Alert, latest)
+        return latest
 
     def _entity_bounds(self) -> tuple[int, int]:
         """The lowest and highest entity id of the series: a chunk reads its own alerts."""
@@ -402,9 +432,10 @@ class _Advancer:
             flapping=col in self.tracker.flapping,
         )
         self.session.add(alert)
-        previous = self.latest.get(col)
-        if previous is not None:
-            previous.flapping = False  # the series' flag lives on its latest alert
+        if col in self.tracker.flapping or isinstance(self.latest.get(col), Alert):
+            previous = self._latest_alert(col)
+            if previous is not None:
+                previous.flapping = False  # the series' flag lives on its latest alert
         self.open[col] = alert
         self.latest[col] = alert
         self._event(alert, Event.OPENED, t, Cause.BREACH, alert.status, severity, opening=True)
@@ -421,7 +452,7 @@ class _Advancer:
         change = self.tracker.update(col, t)
         if change is None:
             return
-        alert = self.open.get(col) or self.latest.get(col)
+        alert = self.open.get(col) or self._latest_alert(col)
         if alert is None:
             return
         if change is FlapChange.STARTED:

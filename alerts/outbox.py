@@ -153,15 +153,15 @@ def _planned(
 
 
 #: Ids per ``IN`` list: far below every database's limit on bound parameters.
-_IDS_PER_QUERY = 5_000
+IDS_PER_QUERY = 5_000
 
 
 def _load_entities(session: Session, ids: set[int]) -> list[Entity]:
     """The entities ``ids`` loaded into the session at once (lazy loads then hit memory)."""
     wanted = sorted(ids)
     entities: list[Entity] = []
-    for first in range(0, len(wanted), _IDS_PER_QUERY):
-        part = wanted[first : first + _IDS_PER_QUERY]
+    for first in range(0, len(wanted), IDS_PER_QUERY):
+        part = wanted[first : first + IDS_PER_QUERY]
         entities += session.scalars(select(Entity).where(Entity.id.in_(part)))
     return entities
 
@@ -169,8 +169,8 @@ def _load_entities(session: Session, ids: set[int]) -> list[Entity]:
 def _queued(session: Session, event_ids: list[int]) -> set[tuple[int, int]]:
     """The (event id, channel id) pairs among ``event_ids`` that already have a row."""
     pairs: set[tuple[int, int]] = set()
-    for first in range(0, len(event_ids), _IDS_PER_QUERY):
-        part = event_ids[first : first + _IDS_PER_QUERY]
+    for first in range(0, len(event_ids), IDS_PER_QUERY):
+        part = event_ids[first : first + IDS_PER_QUERY]
         rows = session.execute(
             select(Notification.event_id, Notification.channel_id).where(
                 Notification.event_id.in_(part)
