@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime
 import numpy as np
 import pandas as pd
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from models.signals import Episode, backtest, episode_masks
 from monitor.audit import change_threshold
@@ -166,8 +167,12 @@ def test_the_preview_reads_the_scores_again_once_a_job_run_finishes(
         "2", "2"
     )  # fmt: skip
     with database.session() as session:
-        score = session.get(Score, (world.indicators["firms"], world.entities["WF-POWER"],
-                                    "threshold", date(2019, 1, 1)))  # fmt: skip
+        score = session.scalars(
+            select(Score).filter_by(
+                indicator_id=world.indicators["firms"], entity_id=world.entities["WF-POWER"],
+                model="threshold", period=date(2019, 1, 1),
+            )
+        ).one()  # fmt: skip
         score.score = -30.0  # 2018-2020 now breach in a row: one alert
     cached = as_admin.post(url, data=CURRENT_FORM).get_data(as_text=True)
     assert TOTALS.search(cached).groups() == ("2", "2")  # no run finished: the cached panel
