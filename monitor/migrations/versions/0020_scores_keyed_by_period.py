@@ -26,23 +26,22 @@ BY_ENTITY = ["indicator_id", "entity_id", "model", "period"]
 
 
 def upgrade() -> None:
-    op.drop_index("ix_score_model_period", table_name="scores")
-    if op.get_bind().dialect.name == "postgresql":
-        op.drop_constraint("scores_pkey", "scores", type_="primary")
-        op.create_primary_key("scores_pkey", "scores", BY_PERIOD)
-    else:
-        _sqlite_key(BY_PERIOD)
-    op.create_index("ix_scores_entity_id", "scores", ["entity_id"])
+    _switch("ix_score_model_period", BY_PERIOD, ("ix_scores_entity_id", ["entity_id"]))
 
 
 def downgrade() -> None:
-    op.drop_index("ix_scores_entity_id", table_name="scores")
+    _switch("ix_scores_entity_id", BY_ENTITY, ("ix_score_model_period", BY_PERIOD))
+
+
+def _switch(dropped: str, key: list[str], index: tuple[str, list[str]]) -> None:
+    """Drop index ``dropped``, key the scores by ``key``, create ``index`` (name, columns)."""
+    op.drop_index(dropped, table_name="scores")
     if op.get_bind().dialect.name == "postgresql":
         op.drop_constraint("scores_pkey", "scores", type_="primary")
-        op.create_primary_key("scores_pkey", "scores", BY_ENTITY)
+        op.create_primary_key("scores_pkey", "scores", key)
     else:
-        _sqlite_key(BY_ENTITY)
-    op.create_index("ix_score_model_period", "scores", BY_PERIOD)
+        _sqlite_key(key)
+    op.create_index(index[0], "scores", index[1])
 
 
 def _sqlite_key(columns: list[str]) -> None:
