@@ -263,7 +263,10 @@ class _Advancer:
         """The series' latest alert as an object, loaded now if only its id was read."""
         latest = self.latest.get(col)
         if isinstance(latest, int):
-            latest = self.latest[col] = self.session.get_one(Alert, latest)
+            # A stored row read by its key: no need to flush this period's changes first
+            # (a flush per lookup cost 50 ms each at 100,000 firms).
+            with self.session.no_autoflush:
+                latest = self.latest[col] = self.session.get_one(Alert, latest)
         return latest
 
     def _entity_bounds(self) -> tuple[int, int]:
