@@ -28,11 +28,10 @@ def write_alert_values(
     """Set each alert's ``last_period`` and ``value`` (alert id -> both) and ``updated_at``."""
     if not values:
         return
-    ids = list(values)
     if session.get_bind().dialect.name == "postgresql":
         periods, numbers = zip(*values.values(), strict=True)
         given = select(
-            func.unnest(bindparam("ids", ids, ARRAY(Integer))).label("id"),
+            func.unnest(bindparam("ids", list(values), ARRAY(Integer))).label("id"),
             func.unnest(bindparam("periods", list(periods), ARRAY(Date))).label("period"),
             func.unnest(bindparam("numbers", list(numbers), ARRAY(Float))).label("number"),
         ).subquery("given")

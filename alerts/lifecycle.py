@@ -210,20 +210,25 @@ class _Advancer:
     def load(self, start: int) -> None:
         """Read the series' latest alerts and recent changes stored before ``start``."""
         period_index = {d: i for i, d in enumerate(self.period_dates)}
-        latest = self._latest_alerts()
-        for alert_id, entity_id, status, resolved_by, resolved_period, flapping in latest:
+        opened = []
+        for (
+            alert_id,
+            entity_id,
+            status,
+            resolved_by,
+            resolved_period,
+            flapping,
+        ) in self._latest_alerts():
             col = self.column.get(entity_id)
             if col is None:
                 continue
             self.latest[col] = alert_id
-            if status == AlertStatus.RESOLVED and resolved_by is not None:
-                if resolved_period is not None:
-                    self.held_index[col] = period_index.get(resolved_period, -1)
+            if status != AlertStatus.RESOLVED:
+                opened.append(alert_id)
+            elif resolved_by is not None and resolved_period is not None:
+                self.held_index[col] = period_index.get(resolved_period, -1)
             if flapping:
                 self.tracker.flapping.add(col)
-        opened = [
-            row[0] for row in latest if row[2] != AlertStatus.RESOLVED and row[1] in self.column
-        ]
         for first in range(0, len(opened), IDS_PER_QUERY):
             part = opened[first : first + IDS_PER_QUERY]
             for alert in self.session.scalars(select(Alert).where(Alert.id.in_(part))):
