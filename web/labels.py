@@ -122,25 +122,57 @@ LABELS: dict[str, dict[str, LazyString]] = {
 }
 
 
-# (catalogue, kind, value) -> translated name: a page of 50 alerts asks for 200 names.
-# Keyed by the catalogue itself (kept alive by the key), one per locale for the process.
-_NAMES: dict[tuple[object, str, str], str] = {}
+class VocabularyNames:
+    """Every vocabulary's names in one catalogue, each translated once for the process.
+
+    A page of 50 alerts asks for 200 names; the console binds one of these per request
+    so that each is a dictionary lookup (see ``request_names``)."""
+
+    def __init__(self) -> None:
+        self._known: dict[tuple[str, str], str] = {}
+
+    def knows(self, kind: str, value: str) -> bool:
+        """Whether ``value`` is a word of vocabulary ``kind``."""
+        return value in LABELS.get(kind, {})
+
+    def __call__(self, kind: str, value: str | None) -> str:
+        """The translated name of ``value`` in vocabulary ``kind``; unknown values as they are."""
+        if value is None:
+            return ""
+        name = self._known.get((kind, value))
+        if name is None:
+            name = _name_now(kind, value)
+            if self.knows(kind, value):  # unknown values are not kept
+                self._known[kind, value] = name
+        return name
+
+
+def _name_now(kind: str, value: str) -> str:
+    """``value``'s name in vocabulary ``kind``, translated in the current locale."""
+    found = LABELS.get(kind, {}).get(value)
+    return str(value) if found is None else str(found)
+
+
+# One set of names per catalogue (kept alive by the key), so one per locale for the process.
+_NAMES: dict[object, VocabularyNames] = {}
+
+
+def request_names() -> VocabularyNames:
+    """The names in this request's catalogue (call only inside a request)."""
+    catalogue = request_translations()
+    names = _NAMES.get(catalogue)
+    if names is None:
+        names = _NAMES[catalogue] = VocabularyNames()
+    return names
 
 
 def label(kind: str, value: str | None) -> str:
     """The translated name of ``value`` in vocabulary ``kind``; unknown values as they are."""
     if value is None:
         return ""
-    found = LABELS.get(kind, {}).get(value)
-    if found is None:
-        return str(value)
     if not has_request_context():
-        return str(found)
-    key = (request_translations(), kind, value)
-    name = _NAMES.get(key)
-    if name is None:
-        name = _NAMES[key] = str(found)
-    return name
+        return _name_now(kind, value)
+    return request_names()(kind, value)
 
 
 def choices(kind: str) -> list[tuple[str, str]]:
