@@ -12,6 +12,7 @@ from flask import Flask, abort, request
 from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
 from flask_login import AnonymousUserMixin, LoginManager, UserMixin, current_user
+from sqlalchemy import select
 
 from monitor.records import User
 from monitor.vocabulary import Role
@@ -60,13 +61,23 @@ login_manager.anonymous_user = AnonymousUser
 
 @login_manager.user_loader
 def load_user(user_id: str) -> ConsoleUser | None:
+    """The active user of ``user_id``, read as plain columns (every request asks)."""
     try:
-        user = db().get(User, int(user_id))
+        wanted = int(user_id)
     except ValueError:
         return None
-    if user is None or not user.active:
+    row = (
+        db()
+        .execute(
+            select(User.id, User.username, User.role, User.locale).where(
+                User.id == wanted, User.active.is_(True)
+            )
+        )
+        .first()
+    )
+    if row is None:
         return None
-    return ConsoleUser.from_record(user)
+    return ConsoleUser(id=row.id, username=row.username, role=Role(row.role), locale=row.locale)
 
 
 def require_login() -> ResponseReturnValue | None:
