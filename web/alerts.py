@@ -17,19 +17,21 @@ from monitor.queries import (
     MAX_PER_PAGE,
     AlertFilters,
     InvalidFilter,
-    entity_choices,
+    alert_rows_by_id,
     get_alert,
     has_synthetic_observations,
     list_alerts,
     open_alert_counts,
+    region_and_cluster_choices,
     thresholds_for,
 )
 from monitor.records import Alert, Channel, Notification
-from monitor.vocabulary import AlertStatus, Level, Role
+from monitor.vocabulary import AlertStatus, Role
 from web.access import require_role, safe_next
 from web.charts import alert_chart
 from web.forms import AcknowledgeForm, BulkAcknowledgeForm, ResolveForm
 from web.i18n import current_locale
+from web.kept_answers import kept_alert_count
 from web.storage import db
 
 bp = Blueprint("alerts", __name__, url_prefix="/alerts")
@@ -56,14 +58,20 @@ def index() -> ResponseReturnValue:
         filters = AlertFilters.from_mapping(request.args)
     except InvalidFilter:
         abort(400)
-    page = list_alerts(db(), filters)
     locale = current_locale()
+    page = list_alerts(
+        db(),
+        filters,
+        count=kept_alert_count,
+        load=lambda session, ids: alert_rows_by_id(session, ids, locale),
+    )
+    regions, clusters = region_and_cluster_choices(db(), locale)
     return render_template(
         "alerts/index.html",
         page=page,
         filters=filters,
-        regions=entity_choices(db(), level=Level.GOVERNMENT, locale=locale),
-        clusters=entity_choices(db(), level=Level.INDUSTRY, kind="cluster", locale=locale),
+        regions=regions,
+        clusters=clusters,
         sorts=[(value, str(text)) for value, text in SORT_LABELS.items()],
         can_acknowledge=current_user.can(Role.OPERATOR),
         bulk_form=BulkAcknowledgeForm(),

@@ -33,6 +33,7 @@ from monitor.stages import stage_report
 from monitor.tokens import user_for_token
 from monitor.vocabulary import Role
 from web.cutoffs import cutoff_problems
+from web.kept_answers import kept_alert_count
 from web.storage import db
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -96,7 +97,7 @@ def alerts_list() -> ResponseReturnValue:
         filters = AlertFilters.from_mapping(request.args)
     except InvalidFilter as exc:
         return _error(400, str(exc))
-    page = list_alerts(db(), filters)
+    page = list_alerts(db(), filters, count=kept_alert_count)
     return jsonify(_page(page, [alert_as_dict(alert, _locale()) for alert in page.items]))
 
 

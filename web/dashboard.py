@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, render_template
 from flask.typing import ResponseReturnValue
-from sqlalchemy import func, select
 
 from monitor.queries import (
     TREND_PERIODS,
@@ -18,31 +17,23 @@ from monitor.queries import (
     stage_counts,
     worst_open_severity,
 )
-from monitor.records import Alert, AlertEvent, utc_now
+from monitor.records import utc_now
 from monitor.vocabulary import Severity
+from web.kept_answers import alerts_version, kept_answers
 from web.storage import db
 
 bp = Blueprint("dashboard", __name__)
 
 NEWEST = 8
-SUMMARY = "clusterwatch_dashboard_summary"
+SUMMARY = "dashboard summary"
 
 
 def _alert_summary() -> tuple[dict[str, Any], dict[Any, Any]]:
     """Open alerts by level, dimension and colour, and the monthly trend: counted once
-    per change of the alerts, not per page view.
-
-    Every change of an alert writes an event, so the newest alert and event ids name
-    the alerts' state; two primary-key lookups tell whether the kept counts still hold.
-    """
-    newest = (select(func.max(column)).scalar_subquery() for column in (Alert.id, AlertEvent.id))
-    version = tuple(db().execute(select(*newest)).one())
-    kept = current_app.extensions.get(SUMMARY)
-    if kept is not None and kept[0] == version:
-        return kept[1]
-    summary = (open_alert_counts(db()), alert_trend(db()))
-    current_app.extensions[SUMMARY] = (version, summary)
-    return summary
+    per change of the alerts, not per page view (see ``web.kept_answers``)."""
+    return kept_answers().get(
+        SUMMARY, alerts_version(db()), lambda: (open_alert_counts(db()), alert_trend(db()))
+    )
 
 
 @bp.get("/")

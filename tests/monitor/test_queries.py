@@ -13,6 +13,8 @@ from monitor.queries import (
     AlertFilters,
     InvalidFilter,
     alert_as_dict,
+    alert_rows_by_id,
+    alerts_by_id,
     current_stages,
     get_alert,
     has_synthetic_observations,
@@ -21,6 +23,7 @@ from monitor.queries import (
     open_alert_counts,
     series,
     series_scores,
+    stage_counts,
     stage_history,
     thresholds_for,
 )
@@ -197,6 +200,43 @@ def test_current_stages_follows_a_newly_added_period(any_database: Database, wor
     with any_database.session() as session:
         rows = current_stages(session, ("government",), stage="adaptation")
     assert [(row["entity"]["code"], row["since"]) for row in rows] == [("QD", "2023-01-01")]
+
+
+@pytest.mark.parametrize("locale", ["zh_CN", "en"])
+def test_alert_rows_carry_what_a_list_page_shows_in_the_order_asked(
+    any_database: Database, world: World, locale: str
+) -> None:
+    with any_database.session() as session:
+        ids = [alert.id for alert in list_alerts(session, AlertFilters()).items][::-1]
+        rows = alert_rows_by_id(session, [*ids, 10**9], locale)  # an unknown id is left out
+        alerts = alerts_by_id(session, ids)
+        assert [row.id for row in rows] == ids
+        for row, alert in zip(rows, alerts, strict=True):
+            assert (row.opened_at, row.period, row.severity, row.status, row.value) == (
+                alert.opened_at, alert.period, alert.severity, alert.status, alert.value
+            )  # fmt: skip
+            assert row.entity_code == alert.entity.code
+            assert row.entity_name == alert.entity.name(locale)
+            assert row.entity_synthetic == alert.entity.synthetic
+            assert row.indicator_name == alert.indicator.name(locale)
+            assert row.frequency == alert.indicator.frequency
+    assert alert_rows_by_id(session, []) == []
+
+
+def test_stage_counts_count_each_entitys_latest_stage_per_level(
+    any_database: Database, world: World
+) -> None:
+    with any_database.session() as session:
+        counts = stage_counts(session)
+        listed: dict[str, dict[str, int]] = {}
+        for row in current_stages(session):
+            level = listed.setdefault(row["entity"]["level"], {})
+            level[row["stage"]] = level.get(row["stage"], 0) + 1
+    assert counts == {
+        "government": {"recovery": 1, "absorption": 1},
+        "industry": {"recovery": 1, "preparation": 1},
+    }
+    assert counts == listed  # the same answer as the stage list, enterprises left out
 
 
 def test_stage_history_lists_an_entitys_periods_in_order(
