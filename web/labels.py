@@ -130,6 +130,15 @@ class VocabularyNames:
 
     def __init__(self) -> None:
         self._known: dict[tuple[str, str], str] = {}
+        self._choices: dict[str, list[tuple[str, str]]] = {}
+
+    def choices(self, kind: str) -> list[tuple[str, str]]:
+        """``(value, translated name)`` pairs of vocabulary ``kind``, for select boxes."""
+        pairs = self._choices.get(kind)
+        if pairs is None:
+            pairs = [(str(value), self(kind, value)) for value in LABELS[kind]]
+            self._choices[kind] = pairs
+        return list(pairs)
 
     def knows(self, kind: str, value: str) -> bool:
         """Whether ``value`` is a word of vocabulary ``kind``."""
@@ -177,4 +186,6 @@ def label(kind: str, value: str | None) -> str:
 
 def choices(kind: str) -> list[tuple[str, str]]:
     """``(value, translated name)`` pairs of a vocabulary, for select boxes."""
+    if has_request_context():
+        return request_names().choices(kind)
     return [(str(value), str(name)) for value, name in LABELS[kind].items()]
