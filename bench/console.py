@@ -9,9 +9,10 @@ Usage, from the repository root in the project's environment::
 With ``--reset`` the database is emptied (every table dropped) and filled: 16 cities,
 40 clusters, 50,000 firms, 6 enterprise indicators and ``--alerts`` alerts written with
 COPY (about 18 % open), two events each for the first 20,000; then VACUUM ANALYZE, as
-autovacuum would after a bulk load. The console then runs under gunicorn (``--workers``)
-on 127.0.0.1 and ``--clients`` logged-in clients, split evenly over five request kinds,
-send requests back to back for ``--duration`` seconds:
+autovacuum would after a bulk load. The console then runs under gunicorn (``--workers``,
+one per core unless given: the pages are CPU work, and more workers than cores only queue
+for the cores) on 127.0.0.1 and ``--clients`` logged-in clients, split evenly over five
+request kinds, send requests back to back for ``--duration`` seconds:
 
 ``list``        the alert list, first page, no filter;
 ``filtered``    the open red enterprise alerts of one city;
@@ -348,7 +349,9 @@ def main() -> None:
     parser.add_argument("--alerts", type=int, default=1_000_000)
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--duration", type=float, default=60.0)
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
+    parser.add_argument(
+        "--workers", type=int, default=os.cpu_count() or 2, help="gunicorn workers (one per core)"
+    )
     parser.add_argument("--reset", action="store_true", help="empty and fill the database")
     parser.add_argument(
         "--driver",
