@@ -148,7 +148,7 @@ class _PostgresWriter:
             with cursor.copy(f"COPY {BATCH} FROM STDIN (FORMAT BINARY)") as copy:
                 copy.write(_binary_copy(rows, flag_codes))
             cursor.execute(f"ANALYZE {BATCH}")
-            counted = _merge(cursor, {**_reach(rows), **self.params, "flags": flags})
+            counted = _merge(cursor, {**_reach(rows), **self.params, "flags": flags}, rows)
         counts = WriteCounts()
         for indicator, inserted, updated, unchanged, first in counted:
             counts.inserted += inserted
@@ -159,22 +159,39 @@ class _PostgresWriter:
         return counts
 
 
-def _merge(cursor: Any, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+def _merge(cursor: Any, params: dict[str, Any], rows: ChunkRows) -> list[tuple[Any, ...]]:
     """Merge the staged chunk into the observations; the counts per indicator.
 
-    New rows go in by a plain INSERT, which costs half an ``ON CONFLICT`` one. Should
-    another transaction have stored one of those keys since the stored rows were read,
-    that INSERT fails alone (a savepoint) and the upsert merges the chunk instead.
+    A chunk with no stored row in its reach (a first load, a new month) is inserted as it
+    stands, without joining the stored rows. Otherwise new rows go in by a plain INSERT,
+    which costs half an ``ON CONFLICT`` one. Should another transaction have stored one
+    of those keys meanwhile, that INSERT fails alone (a savepoint) and the upsert merges
+    the chunk instead.
     """
     cursor.execute("SAVEPOINT observation_merge")
     try:
-        cursor.execute(_MERGE, params)
+        cursor.execute(_STORED_IN_REACH, params)
+        if cursor.fetchone()[0]:
+            cursor.execute(_MERGE, params)
+            counted = cursor.fetchall()
+        else:
+            cursor.execute(_INSERT_ALL, params)
+            counted = _all_new(rows)
     except psycopg.errors.UniqueViolation:
         cursor.execute("ROLLBACK TO SAVEPOINT observation_merge")
         cursor.execute(_UPSERT, params)
-    counted = cursor.fetchall()
+        counted = cursor.fetchall()
     cursor.execute("RELEASE SAVEPOINT observation_merge")
     return counted
+
+
+def _all_new(rows: ChunkRows) -> list[tuple[Any, ...]]:
+    """The per-indicator counts of a chunk whose rows are all new, as ``_COUNTS`` gives."""
+    ordinals = pd.Series(rows.ordinal).groupby(rows.indicator_id).agg(["size", "min"])
+    return [
+        (int(indicator), int(size), 0, 0, date.fromordinal(int(first)))
+        for indicator, size, first in ordinals.itertuples()
+    ]
 
 
 def _reach(rows: ChunkRows) -> dict[str, Any]:
@@ -248,6 +265,19 @@ SELECT indicator_id,
        min(period) FILTER (WHERE NOT same)
 FROM staged GROUP BY indicator_id
 """
+# Whether any stored row lies in the chunk's reach (the unique index, first hit ends it).
+_STORED_IN_REACH = """
+SELECT EXISTS (
+    SELECT 1 FROM observations o
+    WHERE o.indicator_id = ANY(%(indicators)s) AND o.period BETWEEN %(first)s AND %(last)s
+      AND o.entity_id BETWEEN %(lowest)s AND %(highest)s
+)"""
+# A chunk of new rows only, in key order as it was copied.
+_INSERT_ALL = f"""INSERT INTO observations (indicator_id, entity_id, period, value, synthetic,
+                          job_run_id, updated_at, flag)
+SELECT indicator_id, entity_id, period, value, synthetic, %(run)s, %(stamp)s,
+       (%(flags)s::varchar[])[flag]
+FROM {BATCH}"""
 # The new rows inserted, the changed ones updated by id.
 _MERGE = f"""{_STAGED}, inserted AS (
     {_INSERTED} WHERE old_id IS NULL

@@ -87,6 +87,33 @@ def test_one_chunk_of_new_revised_and_unchanged_rows_is_counted_and_kept_exactly
         assert session.scalar(select(func.count()).select_from(Observation)) == len(first) + 2
 
 
+def test_a_first_load_and_a_new_month_alone_count_every_row_as_new(catalogued):
+    frame = history_frame()
+    first = ingest_frame(catalogued, frame, source_name="s", now=FIRST)
+    month = pd.DataFrame(
+        {
+            "indicator": ["GOV_IVA", "GOV_IVA", "ENT_REV"],
+            "entity": ["SD", "SD-QD", "F1"],
+            "period": "2024-01",
+            "value": [1.5, 2.5, 3.5],
+            "flag": ["", "estimated", ""],
+        }
+    )
+    added = ingest_frame(catalogued, month, source_name="s", now=SECOND)
+    with catalogued.session() as session:
+        ids = dict(session.execute(select(Indicator.code, Indicator.id)).all())
+    assert (first.inserted, first.updated, first.unchanged) == (len(frame), 0, 0)
+    assert first.changed == {ids["GOV_IVA"]: date(2022, 1, 1), ids["ENT_REV"]: date(2022, 1, 1)}
+    assert (added.inserted, added.updated, added.unchanged) == (3, 0, 0)
+    assert added.changed == {ids["GOV_IVA"]: date(2024, 1, 1), ids["ENT_REV"]: date(2024, 1, 1)}
+    assert vintage_values(catalogued) == []
+    values, marks = stored(catalogued), flags(catalogued)
+    assert values[("GOV_IVA", "SD-QD", date(2024, 1, 1))] == 2.5
+    assert marks[("GOV_IVA", "SD-QD", date(2024, 1, 1))] == "estimated"
+    assert marks[("GOV_IVA", "SD", date(2024, 1, 1))] is None
+    assert len(values) == len(frame) + 3
+
+
 def test_the_same_rows_again_write_nothing(catalogued):
     frame = history_frame()
     first = ingest_frame(catalogued, frame, source_name="s", now=FIRST)
@@ -136,7 +163,16 @@ def _wait_for_a_blocked_writer(database, timeout: float = 30.0) -> None:
     raise AssertionError("the ingest never waited for the other transaction's row")
 
 
-def test_a_key_another_transaction_stores_meanwhile_is_revised_not_refused(catalogued):
+@pytest.mark.parametrize(
+    "stored_before",
+    [False, True],
+    ids=["nothing-stored-in-reach", "a-stored-row-in-reach"],
+)
+def test_a_key_another_transaction_stores_meanwhile_is_revised_not_refused(
+    catalogued, stored_before
+):
+    """Both insert paths fall back to the upsert: the chunk's reach holds no stored row
+    (inserted as it stands) or one (joined with the stored rows first)."""
     if catalogued.engine.dialect.name != "postgresql":
         pytest.skip("SQLite lets one writer at a time in: the race needs PostgreSQL")
     with catalogued.session() as session:
@@ -145,6 +181,8 @@ def test_a_key_another_transaction_stores_meanwhile_is_revised_not_refused(catal
     frame = pd.DataFrame(
         {"indicator": "ENT_REV", "entity": "F1", "period": MONTHS[:3], "value": [5.0, 6.0, 7.0]}
     )
+    if stored_before:  # 2022-03 already stored with the value the frame brings
+        ingest_frame(catalogued, frame.iloc[2:], source_name="s", now=FIRST)
     reports = []
     with catalogued.engine.connect() as other:
         other.execute(
@@ -163,7 +201,8 @@ def test_a_key_another_transaction_stores_meanwhile_is_revised_not_refused(catal
         other.commit()
         ingesting.join(timeout=60)
     (report,) = reports
-    assert (report.inserted, report.updated, report.unchanged) == (2, 1, 0)
+    expected = (1, 1, 1) if stored_before else (2, 1, 0)
+    assert (report.inserted, report.updated, report.unchanged) == expected
     assert vintage_values(catalogued) == [1.0]
     values = stored(catalogued)
     assert [values[("ENT_REV", "F1", date(2022, month, 1))] for month in (1, 2, 3)] == [
