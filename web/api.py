@@ -79,7 +79,8 @@ def _locale() -> str:
 
 def _page(page: AlertPage, rows: list[Any]) -> dict[str, Any]:
     """A keyset page: pass ``next_cursor`` as ``after`` (or ``prev_cursor`` as ``before``)
-    with the same filters and sort to continue; ``total`` stops at ``COUNT_CAP``."""
+    with the same filters and sort to continue; ``total`` stops at ``COUNT_CAP`` and is
+    counted again once the alerts change (see ``web.kept_answers``)."""
     return {
         "items": rows,
         "total": page.total,
