@@ -70,26 +70,6 @@ def request_badges() -> Badges:
     return badges
 
 
-def severity_badge(value: str | None) -> Markup:
-    """A warning colour (blue, yellow, orange, red) by its name; nothing for no colour."""
-    return request_badges().severity(value)
-
-
-def status_badge(value: str) -> Markup:
-    """An alert status by its name."""
-    return request_badges().status(value)
-
-
-def stage_badge(value: str) -> Markup:
-    """A resilience stage by its name."""
-    return request_badges().stage(value)
-
-
-def synthetic_badge(flag: bool) -> Markup:
-    """The mark of synthetic demo data; nothing for real data."""
-    return request_badges().synthetic(flag)
-
-
 def _template_badges() -> dict[str, Any]:
     badges = request_badges()
     return {

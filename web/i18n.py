@@ -14,7 +14,7 @@ from flask_login import current_user
 
 from monitor.vocabulary import Frequency
 from web.catalogue import ConsoleBabel, catalogue_names, translate, translate_plural
-from web.labels import choices, label, request_names
+from web.labels import label, request_names
 
 DEFAULT_LOCALE = "zh_CN"
 SUPPORTED_LOCALES = ("zh_CN", "en")
@@ -92,9 +92,10 @@ def change_value(value: object) -> str:
 
 
 def _template_helpers() -> dict[str, Any]:
+    names = request_names()
     return {
-        "label": request_names(),
-        "choices": choices,
+        "label": names,
+        "choices": names.choices,
         "current_locale": current_locale(),
         "language_names": LANGUAGE_NAMES,
         "html_lang": "zh-CN" if current_locale() == "zh_CN" else "en",

@@ -150,16 +150,11 @@ class VocabularyNames:
             return ""
         name = self._known.get((kind, value))
         if name is None:
-            name = _name_now(kind, value)
+            found = LABELS.get(kind, {}).get(value)
+            name = str(value) if found is None else str(found)
             if self.knows(kind, value):  # unknown values are not kept
                 self._known[kind, value] = name
         return name
-
-
-def _name_now(kind: str, value: str) -> str:
-    """``value``'s name in vocabulary ``kind``, translated in the current locale."""
-    found = LABELS.get(kind, {}).get(value)
-    return str(value) if found is None else str(found)
 
 
 # One set of names per catalogue (kept alive by the key), so one per locale for the process.
@@ -175,17 +170,16 @@ def request_names() -> VocabularyNames:
     return names
 
 
+def _names() -> VocabularyNames:
+    """The request's kept names, or fresh ones outside a request."""
+    return request_names() if has_request_context() else VocabularyNames()
+
+
 def label(kind: str, value: str | None) -> str:
     """The translated name of ``value`` in vocabulary ``kind``; unknown values as they are."""
-    if value is None:
-        return ""
-    if not has_request_context():
-        return _name_now(kind, value)
-    return request_names()(kind, value)
+    return _names()(kind, value)
 
 
 def choices(kind: str) -> list[tuple[str, str]]:
     """``(value, translated name)`` pairs of a vocabulary, for select boxes."""
-    if has_request_context():
-        return request_names().choices(kind)
-    return [(str(value), str(name)) for value, name in LABELS[kind].items()]
+    return _names().choices(kind)
