@@ -1006,6 +1006,7 @@ def _store(
         report.accepted += accepted
         if accepted:
             _count(report, _write_chunk(writer, _accepted_rows(checked, valid)))
+    writer.finish()
 
     run = session.get_one(JobRun, run_id)
     run.status = RunStatus.SUCCEEDED

@@ -8,7 +8,8 @@ Runs inside the caller's transaction, so a failure leaves nothing written.
   indicator.
 * SQLite: the stored rows the chunk may hit are read in one query through the driver
   and compared in numpy; only the new rows (a plain INSERT) and the changed ones (their
-  vintage kept, then an UPDATE) are written, by the driver's ``executemany``.
+  vintage kept, then an UPDATE) are written, by the driver's ``executemany``. A load
+  large for the table drops the index by entity and builds it again in ``finish``.
 
 Unchanged rows are never written: their value, synthetic mark and flag equal the stored.
 """
@@ -26,7 +27,9 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 import psycopg
+from sqlalchemy import Index
 from sqlalchemy.orm import Session
+from sqlalchemy.schema import CreateIndex, DropIndex
 
 from monitor.errors import IngestError
 from monitor.records import Observation
@@ -57,6 +60,13 @@ BINARY_ROW = np.dtype(
 BINARY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
 BINARY_TRAILER = struct.pack(">h", -1)
 JULIAN_DAY_OF_ORDINAL_ZERO = 1721424.5  # SQLite's julianday() of the day before 0001-01-01
+# The index by entity, which a SQLite load large for the table drops and builds again.
+ENTITY_INDEX = next(
+    index for index in Observation.__table__.indexes if index.name == "ix_observations_entity_id"
+)
+# Building that index sorts the whole table; growing it costs about four times as much
+# per new row (measured), so a load at least half the table's size builds it afresh.
+DEFERRED_INDEX_RATIO = 2
 STORED_ROW = np.dtype([("key", "i8"), ("value", "f8"), ("synthetic", "i8"), ("flag", "O")])
 
 
@@ -90,6 +100,10 @@ class ObservationWriter(Protocol):
 
     def write(self, rows: ChunkRows) -> WriteCounts:
         """Store ``rows`` (new and changed ones) and count what happened to each."""
+        ...
+
+    def finish(self) -> None:
+        """Complete what the writes left for the end of the transaction (call once)."""
         ...
 
 
@@ -157,6 +171,9 @@ class _PostgresWriter:
             if first is not None:
                 counts.earliest[int(indicator)] = first
         return counts
+
+    def finish(self) -> None:
+        """Nothing is left: each chunk is merged whole."""
 
 
 def _merge(cursor: Any, params: dict[str, Any], rows: ChunkRows) -> list[tuple[Any, ...]]:
@@ -305,6 +322,8 @@ class _SqliteWriter:
         processor = stamp_type.dialect_impl(dialect).bind_processor(dialect)
         bound = _utc(session, stamp)
         self.stamp = processor(bound) if processor else bound
+        self.deferred: Index | None = None
+        self.decided = False
 
     def write(self, rows: ChunkRows) -> WriteCounts:
         if not len(rows):
@@ -331,8 +350,10 @@ class _SqliteWriter:
             earliest=_earliest(rows.indicator_id[written], rows.ordinal[written]),
         )
         if new.any():
-            inserted = _in_insert_order(rows, new)
-            self._executemany(_INSERT, self._tuples(rows, inserted, key_last=False))
+            if not self.decided:
+                self.deferred = self._defer_entity_index(counts.inserted)
+                self.decided = True
+            self._insert(rows, _in_insert_order(rows, new))
         if revised.any():
             periods = _iso_days(rows.ordinal[revised])
             keep_vintages(
@@ -346,8 +367,63 @@ class _SqliteWriter:
                 ),
                 superseded_at=self.superseded_at,
             )
-            self._executemany(_UPDATE, self._tuples(rows, revised, key_last=True))
+            self._executemany(_UPDATE, self._revisions(rows, revised))
         return counts
+
+    def finish(self) -> None:
+        """Build the entity index again if the first chunk dropped it."""
+        if self.deferred is not None:
+            self.session.execute(CreateIndex(self.deferred))
+            self.deferred = None
+
+    def _defer_entity_index(self, inserting: int) -> Index | None:
+        """Drop the entity index until ``finish`` when this load is large for the table.
+
+        Rows arrive period by period, so each chunk touches every page of an index by
+        entity; sorting the whole table once costs less while the table holds at most
+        ``DEFERRED_INDEX_RATIO`` times the first chunk's new rows. The drop runs inside
+        the ingest's transaction (opened here if no write has opened it yet), so a
+        failure rolls it back with everything else.
+        """
+        index = ENTITY_INDEX
+        driver = self.session.connection().connection.driver_connection  # type: ignore[union-attr]
+        cursor = driver.cursor()
+        try:
+            exists = cursor.execute(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = ?",
+                (index.name,),
+            ).fetchone()[0]
+            stored = cursor.execute("SELECT coalesce(max(id), 0) FROM observations").fetchone()[0]
+            if not exists or stored > DEFERRED_INDEX_RATIO * inserting:
+                return None
+            if not driver.in_transaction:
+                cursor.execute("BEGIN")
+        finally:
+            cursor.close()
+        self.session.execute(DropIndex(index))
+        return index
+
+    def _insert(self, rows: ChunkRows, positions: np.ndarray) -> None:
+        """Insert the rows at ``positions`` (in that order), one statement per synthetic
+        mark and flag: those, the run and the stamp are written into the statement, so a
+        row binds only its key and value (each bound value costs the driver as much as a
+        step of the table's B-tree)."""
+        flag_codes, flags = _flag_codes(rows.flag[positions])
+        groups = flag_codes * 2 + rows.synthetic[positions]
+        for group in np.unique(groups).tolist():
+            chosen = positions[groups == group]
+            flag = flags[group // 2 - 1] if group >= 2 else None
+            sql = (
+                f"{_INSERT_HEAD} VALUES (?, ?, ?, ?, {group % 2}, {int(self.run_id)}, "
+                f"{_sql_text(self.stamp)}, {_sql_text(flag)})"
+            )
+            keys_and_values = (
+                rows.indicator_id[chosen].tolist(),
+                rows.entity_id[chosen].tolist(),
+                _iso_days(rows.ordinal[chosen]),
+                rows.value[chosen].tolist(),
+            )
+            self._executemany(sql, zip(*keys_and_values, strict=True))
 
     def _executemany(self, sql: str, rows: Iterable[Any]) -> None:
         """The driver's own loop over plain tuples (no per-row work in SQLAlchemy)."""
@@ -384,21 +460,18 @@ class _SqliteWriter:
             cursor.close()
         return found[np.argsort(found["key"], kind="stable")]
 
-    def _tuples(self, rows: ChunkRows, mask: np.ndarray, *, key_last: bool) -> Iterable[Any]:
-        """The driver's tuples of the rows ``mask`` selects (booleans, or positions in order)."""
-        keys = (
-            rows.indicator_id[mask].tolist(),
-            rows.entity_id[mask].tolist(),
-            _iso_days(rows.ordinal[mask]),
-        )
-        written = (
+    def _revisions(self, rows: ChunkRows, mask: np.ndarray) -> Iterable[Any]:
+        """The UPDATE's tuples of the rows ``mask`` selects: what is written, then the key."""
+        columns = (
             rows.value[mask].tolist(),
             rows.synthetic[mask].astype(np.int64).tolist(),
             itertools.repeat(self.run_id),
             itertools.repeat(self.stamp),
             rows.flag[mask].tolist(),
+            rows.indicator_id[mask].tolist(),
+            rows.entity_id[mask].tolist(),
+            _iso_days(rows.ordinal[mask]),
         )
-        columns = (*written, *keys) if key_last else (*keys, *written)
         return zip(*columns, strict=False)  # the repeated constants never run out
 
 
@@ -414,6 +487,11 @@ def _in_insert_order(rows: ChunkRows, mask: np.ndarray) -> np.ndarray:
     return at[np.lexsort((rows.ordinal[at], rows.entity_id[at], rows.indicator_id[at]))]
 
 
+def _sql_text(text: str | None) -> str:
+    """``text`` as an SQL literal (quotes doubled), or NULL."""
+    return "NULL" if text is None else "'" + text.replace("'", "''") + "'"
+
+
 def _iso_days(ordinals: np.ndarray) -> list[str]:
     """ISO dates (how SQLite stores a date) of day ordinals, converted once per day."""
     codes, days = pd.factorize(ordinals)
@@ -421,9 +499,9 @@ def _iso_days(ordinals: np.ndarray) -> list[str]:
     return texts[codes].tolist()
 
 
-_INSERT = (
+_INSERT_HEAD = (
     "INSERT INTO observations (indicator_id, entity_id, period, value, synthetic, "
-    "job_run_id, updated_at, flag) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+    "job_run_id, updated_at, flag)"
 )
 _UPDATE = (
     "UPDATE observations SET value = ?, synthetic = ?, job_run_id = ?, updated_at = ?, "

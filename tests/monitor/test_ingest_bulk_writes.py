@@ -9,9 +9,9 @@ from datetime import UTC, date, datetime
 import numpy as np
 import pandas as pd
 import pytest
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import event, func, insert, select, text
 
-from monitor.ingest import ingest_frame
+from monitor.ingest import ingest_file, ingest_frame
 from monitor.observation_writer import row_keys
 from monitor.records import Entity, Indicator, Observation, ObservationVintage
 from tests.monitor.source_helpers import flags, load_small_catalog, stored
@@ -218,3 +218,91 @@ def test_row_keys_stay_distinct_and_in_the_unique_index_order_for_millions_of_en
     assert len(set(keys.tolist())) == len(keys)
     by_tuple = sorted(range(5), key=lambda i: (indicator[i], ordinal[i], entity[i]))
     assert np.argsort(keys).tolist() == by_tuple
+
+
+# ---------------------------------------------------------------- SQLite's entity index
+
+ENTITY_INDEX = "ix_observations_entity_id"
+
+
+@pytest.fixture
+def sqlite_catalogued(database, tmp_path):
+    return load_small_catalog(database, tmp_path)
+
+
+def index_statements(database) -> list[str]:
+    """Every DROP or CREATE INDEX statement the database runs from now on."""
+    statements: list[str] = []
+
+    def keep(_conn, _cursor, statement, *_args) -> None:
+        if "INDEX" in statement.upper():
+            statements.append(" ".join(statement.split()))
+
+    event.listen(database.engine, "before_cursor_execute", keep)
+    return statements
+
+
+def entity_index_serves_an_entity(database) -> bool:
+    with database.session() as session:
+        names = session.scalars(
+            text("SELECT name FROM sqlite_master WHERE type = 'index' AND name = :name"),
+            {"name": ENTITY_INDEX},
+        ).all()
+        plan = session.execute(
+            text("EXPLAIN QUERY PLAN SELECT value FROM observations WHERE entity_id = 1")
+        ).all()
+    return names == [ENTITY_INDEX] and any(ENTITY_INDEX in str(row) for row in plan)
+
+
+def test_a_sqlite_first_load_builds_the_entity_index_afresh_before_it_commits(
+    sqlite_catalogued,
+):
+    statements = index_statements(sqlite_catalogued)
+    frame = history_frame()
+    report = ingest_frame(sqlite_catalogued, frame, source_name="s", now=FIRST)
+    assert report.inserted == len(frame)
+    assert [s.split(" ON ")[0] for s in statements] == [
+        f"DROP INDEX {ENTITY_INDEX}",
+        f"CREATE INDEX {ENTITY_INDEX}",
+    ]
+    assert entity_index_serves_an_entity(sqlite_catalogued)
+    assert len(stored(sqlite_catalogued)) == len(frame)
+    with sqlite_catalogued.session() as session:
+        assert session.execute(text("PRAGMA integrity_check")).scalar() == "ok"
+
+
+def test_a_sqlite_load_small_for_its_table_grows_the_entity_index_in_place(sqlite_catalogued):
+    ingest_frame(sqlite_catalogued, history_frame(), source_name="s", now=FIRST)
+    statements = index_statements(sqlite_catalogued)
+    month = pd.DataFrame(
+        {"indicator": "GOV_IVA", "entity": ["SD", "SD-QD"], "period": "2024-01", "value": 1.0}
+    )
+    assert ingest_frame(sqlite_catalogued, month, source_name="s", now=SECOND).inserted == 2
+    assert statements == []
+    assert entity_index_serves_an_entity(sqlite_catalogued)
+
+
+def test_a_failed_sqlite_load_keeps_the_entity_index_it_had_dropped(
+    sqlite_catalogued, tmp_path, monkeypatch
+):
+    import monitor.ingest as ingest_module
+
+    real_write = ingest_module._write_chunk
+    written = []
+
+    def failing_after_first_chunk(writer, rows):
+        if written:
+            raise RuntimeError("disk full")
+        written.append(real_write(writer, rows))
+        return written[-1]
+
+    monkeypatch.setattr(ingest_module, "_write_chunk", failing_after_first_chunk)
+    statements = index_statements(sqlite_catalogued)
+    path = tmp_path / "rows.csv"
+    history_frame().drop(columns="flag").to_csv(path, index=False)
+    with pytest.raises(RuntimeError, match="disk full"):
+        ingest_file(sqlite_catalogued, path, source_name="s", chunk_rows=10)
+    assert statements == [f"DROP INDEX {ENTITY_INDEX}"]
+    assert entity_index_serves_an_entity(sqlite_catalogued)
+    with sqlite_catalogued.session() as session:
+        assert session.scalar(select(func.count()).select_from(Observation)) == 0
